@@ -1,0 +1,1 @@
+"""Heroes API: the FastAPI SQL-databases tutorial's Hero service, contract-first."""

@@ -1,0 +1,80 @@
+"""How failures become responses: always JSON, never a traceback, and documented."""
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.models import ErrorMessage
+
+logger = logging.getLogger("api")
+
+DATABASE_UNAVAILABLE = "Database unavailable, try again shortly"
+
+
+def _error(status_code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {status_code: {"model": ErrorMessage, "description": description}}
+
+
+# Statuses every route can answer with, besides its own.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_error(413, "Request body too large (see the `HEROES_MAX_BODY_BYTES` setting)"),
+    **_error(503, "The database is unavailable or the service is overloaded; retry later"),
+}
+NOT_FOUND = _error(404, "Hero not found")
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_error(400, "The body could not be read (for example, invalid UTF-8)"),
+    **_error(415, "The body is not application/json"),
+}
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    # Starlette stops at the first route whose path matches, so a path served by several
+    # routes would advertise only that one's methods in `Allow`: ask every route instead.
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.state.api_routes:
+        if route.path_regex.match(path):
+            methods |= route.methods
+    return methods
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def validation_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # The offending input is not echoed back: it may be large, or a secret.
+    errors = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(
+        {"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "1"}
+    )
+
+
+def install_error_handlers(app: FastAPI, routers: list[APIRouter]) -> None:
+    app.state.api_routes = [
+        route for router in routers for route in router.routes if isinstance(route, APIRoute)
+    ]
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    for exc_type in (OperationalError, PoolTimeoutError):
+        app.add_exception_handler(exc_type, database_unavailable_handler)

@@ -1,0 +1,63 @@
+"""The hero table and the shapes it takes on the wire, side by side."""
+
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import BigInteger, Integer, String
+from sqlmodel import Field, SQLModel
+
+from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH, Age, Name, SecretName
+
+# SQLite only auto-assigns ids to a column declared exactly INTEGER PRIMARY KEY.
+_ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    # The field may be left out, but null is not a value it can take: drop the misleading default.
+    schema.pop("default", None)
+
+
+class HeroBase(SQLModel):
+    name: Name = Field(index=True, sa_type=String(NAME_MAX_LENGTH))
+    age: Age | None = Field(default=None, index=True)
+
+
+class Hero(HeroBase, table=True):
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID_TYPE)
+    secret_name: SecretName = Field(sa_type=String(SECRET_NAME_MAX_LENGTH))
+
+
+class HeroPublic(HeroBase):
+    id: int
+
+
+_IGNORED_ID = Field(
+    default=None,
+    description="Ignored: the database assigns ids. Accepted so that tutorial callers keep working.",
+)
+
+
+class HeroCreate(HeroBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    secret_name: SecretName
+    id: int | None = _IGNORED_ID
+
+
+class HeroUpdate(SQLModel):
+    """Only the fields present in the body change; `age: null` clears the age."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Name = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
+    age: Age | None = None
+    secret_name: SecretName = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
+    id: int | None = _IGNORED_ID
+
+
+class Deleted(SQLModel):
+    ok: bool = True
+
+
+class ErrorMessage(SQLModel):
+    detail: str

@@ -1,0 +1,185 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.deleted import Deleted
+from ...models.error_message import ErrorMessage
+from ...models.http_validation_error import HTTPValidationError
+from ...types import Response
+
+
+def _get_kwargs(
+    hero_id: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/heroes/{hero_id}".format(
+            hero_id=quote(str(hero_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Deleted | ErrorMessage | HTTPValidationError | None:
+    if response.status_code == 200:
+        response_200 = Deleted.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 404:
+        response_404 = ErrorMessage.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = ErrorMessage.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = HTTPValidationError.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorMessage.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+    """Delete Hero
+
+     Delete a hero.
+
+    Args:
+        hero_id (int): The hero's id.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Deleted | ErrorMessage | HTTPValidationError]
+    """
+
+    kwargs = _get_kwargs(
+        hero_id=hero_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Deleted | ErrorMessage | HTTPValidationError | None:
+    """Delete Hero
+
+     Delete a hero.
+
+    Args:
+        hero_id (int): The hero's id.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Deleted | ErrorMessage | HTTPValidationError
+    """
+
+    return sync_detailed(
+        hero_id=hero_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+    """Delete Hero
+
+     Delete a hero.
+
+    Args:
+        hero_id (int): The hero's id.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Deleted | ErrorMessage | HTTPValidationError]
+    """
+
+    kwargs = _get_kwargs(
+        hero_id=hero_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Deleted | ErrorMessage | HTTPValidationError | None:
+    """Delete Hero
+
+     Delete a hero.
+
+    Args:
+        hero_id (int): The hero's id.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Deleted | ErrorMessage | HTTPValidationError
+    """
+
+    return (
+        await asyncio_detailed(
+            hero_id=hero_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,216 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_message import ErrorMessage
+from ...models.hero_public import HeroPublic
+from ...models.hero_update import HeroUpdate
+from ...models.http_validation_error import HTTPValidationError
+from ...types import Response
+
+
+def _get_kwargs(
+    hero_id: int,
+    *,
+    body: HeroUpdate,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/heroes/{hero_id}".format(
+            hero_id=quote(str(hero_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+    if response.status_code == 200:
+        response_200 = HeroPublic.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorMessage.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = ErrorMessage.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = ErrorMessage.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorMessage.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = HTTPValidationError.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorMessage.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: HeroUpdate,
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+    """Update Hero
+
+     Change only the fields present in the body; `age: null` clears the age.
+
+    Args:
+        hero_id (int): The hero's id.
+        body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+    """
+
+    kwargs = _get_kwargs(
+        hero_id=hero_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: HeroUpdate,
+) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+    """Update Hero
+
+     Change only the fields present in the body; `age: null` clears the age.
+
+    Args:
+        hero_id (int): The hero's id.
+        body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorMessage | HTTPValidationError | HeroPublic
+    """
+
+    return sync_detailed(
+        hero_id=hero_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: HeroUpdate,
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+    """Update Hero
+
+     Change only the fields present in the body; `age: null` clears the age.
+
+    Args:
+        hero_id (int): The hero's id.
+        body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+    """
+
+    kwargs = _get_kwargs(
+        hero_id=hero_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    hero_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: HeroUpdate,
+) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+    """Update Hero
+
+     Change only the fields present in the body; `age: null` clears the age.
+
+    Args:
+        hero_id (int): The hero's id.
+        body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorMessage | HTTPValidationError | HeroPublic
+    """
+
+    return (
+        await asyncio_detailed(
+            hero_id=hero_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,23 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .context import Context
+from .deleted import Deleted
+from .error_message import ErrorMessage
+from .health import Health
+from .hero_create import HeroCreate
+from .hero_public import HeroPublic
+from .hero_update import HeroUpdate
+from .http_validation_error import HTTPValidationError
+from .validation_error import ValidationError
+
+__all__ = (
+    "Context",
+    "Deleted",
+    "ErrorMessage",
+    "Health",
+    "HeroCreate",
+    "HeroPublic",
+    "HeroUpdate",
+    "HTTPValidationError",
+    "ValidationError",
+)

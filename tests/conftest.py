@@ -1,0 +1,185 @@
+"""Fixtures shared by every group of tests: a database per test run, an app, a live server.
+
+Every test that takes `database_url` runs twice, on SQLite and on PostgreSQL. The PostgreSQL half
+needs HEROES_TEST_POSTGRES_URL (an admin URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
+without it those tests skip, and with it an unreachable server is an error, not a skip.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+from api.config import Settings
+from api.db import create_db_engine
+from api.main import create_app
+from api.migrate import upgrade_to_head
+from api.models import Hero
+
+POSTGRES_ENV = "HEROES_TEST_POSTGRES_URL"
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run's own, created here and dropped at the end."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set (see README, Tests)")
+    name = f"heroes_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def clear_heroes(engine: Engine) -> None:
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE hero RESTART IDENTITY"))
+        else:
+            connection.execute(text("DELETE FROM hero"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database: a fresh SQLite file, or this run's PostgreSQL one emptied."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'heroes.db'}"
+        engine = create_engine(url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    clear_heroes(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(DATABASE_URL=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """A separate engine for looking at the database behind the service's back."""
+    db_engine = create_db_engine(settings)
+    yield db_engine
+    db_engine.dispose()
+
+
+def all_heroes(engine: Engine) -> list[tuple[int | None, str, int | None, str]]:
+    with Session(engine) as session:
+        heroes = session.exec(select(Hero).order_by(Hero.id)).all()  # type: ignore[arg-type]
+        return [(h.id, h.name, h.age, h.secret_name) for h in heroes]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(database_url: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"server exited early:\n{stderr}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not answer /health within 30 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[str]:
+    process, base_url = start_server(database_url)
+    try:
+        yield base_url
+    finally:
+        stop_server(process)
+
+
+def _runs_on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("database_url") == "postgresql"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not os.environ.get(POSTGRES_ENV):
+        terminalreporter.write_line(
+            f"PostgreSQL half SKIPPED: {POSTGRES_ENV} is not set, so only SQLite was tested "
+            "(see README, Tests)",
+            yellow=True,
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # One header line says why, instead of a skip line per test.
+    if os.environ.get(POSTGRES_ENV):
+        return
+    deselected = [item for item in items if _runs_on_postgres(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not _runs_on_postgres(item)]

@@ -1,0 +1,164 @@
+"""Each defect measured on the tutorial app, pinned so that it cannot come back.
+
+Run against the tutorial app (scripts/bench/tutorial_app.py), every test here fails.
+"""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH
+from tests.conftest import all_heroes
+
+HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": 30}
+
+
+@pytest.fixture
+def hero_id(client: TestClient) -> int:
+    hero_id: int = client.post("/heroes/", json=HERO).json()["id"]
+    return hero_id
+
+
+def assert_unchanged(engine: Engine, before: list[Any]) -> None:
+    assert all_heroes(engine) == before
+
+
+@pytest.mark.parametrize("limit", [-1, 0, 101, 2**64])
+def test_limit_outside_1_to_100_is_rejected(client: TestClient, limit: int) -> None:
+    # The tutorial returned every row for limit=-1: the cap was bypassed.
+    response = client.get("/heroes/", params={"limit": limit})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+@pytest.mark.parametrize("offset", [-1, 2**63, 2**64, -(2**64)])
+def test_offset_negative_or_beyond_64_bits_is_rejected(client: TestClient, offset: int) -> None:
+    response = client.get("/heroes/", params={"offset": offset})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+def test_largest_offset_is_an_empty_page(client: TestClient, hero_id: int) -> None:
+    response = client.get("/heroes/", params={"offset": 2**63 - 1})
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+@pytest.mark.parametrize("age", [2**31, 2**64, -1, -(2**64), 10**30])
+def test_age_beyond_bounds_is_rejected(client: TestClient, engine: Engine, age: int) -> None:
+    response = client.post("/heroes/", json={**HERO, "age": age})
+    assert response.status_code == 422
+    assert all_heroes(engine) == []
+
+
+@pytest.mark.parametrize("field", ["name", "secret_name"])
+def test_patch_null_into_required_field_is_rejected(
+    client: TestClient, engine: Engine, hero_id: int, field: str
+) -> None:
+    before = all_heroes(engine)
+    response = client.patch(f"/heroes/{hero_id}", json={field: None, "age": 1})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert_unchanged(engine, before)
+
+
+@pytest.mark.parametrize("age", [True, False, "12", 12.0, 12.5, [12], {"v": 12}])
+def test_age_must_be_a_json_integer(client: TestClient, engine: Engine, age: object) -> None:
+    response = client.post("/heroes/", json={**HERO, "age": age})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "age"]
+    assert all_heroes(engine) == []
+
+
+def test_age_must_be_an_integer_on_patch(client: TestClient, engine: Engine, hero_id: int) -> None:
+    before = all_heroes(engine)
+    assert client.patch(f"/heroes/{hero_id}", json={"age": True}).status_code == 422
+    assert client.patch(f"/heroes/{hero_id}", json={"age": "12"}).status_code == 422
+    assert_unchanged(engine, before)
+
+
+@pytest.mark.parametrize(
+    ("field", "bound"), [("name", NAME_MAX_LENGTH), ("secret_name", SECRET_NAME_MAX_LENGTH)]
+)
+def test_strings_have_a_maximum_length(
+    client: TestClient, engine: Engine, field: str, bound: int
+) -> None:
+    at_bound = client.post("/heroes/", json={**HERO, field: "x" * bound})
+    assert at_bound.status_code == 200
+    before = all_heroes(engine)
+    over = client.post("/heroes/", json={**HERO, field: "x" * (bound + 1)})
+    assert over.status_code == 422
+    patched = client.patch(f"/heroes/{at_bound.json()['id']}", json={field: "y" * (bound + 1)})
+    assert patched.status_code == 422
+    assert_unchanged(engine, before)
+
+
+def test_five_megabyte_name_is_refused_unread(client: TestClient, engine: Engine) -> None:
+    response = client.post("/heroes/", json={**HERO, "name": "x" * 5_000_000})
+    assert response.status_code == 413
+    assert "x" * 100 not in response.text
+    assert all_heroes(engine) == []
+
+
+def test_every_status_is_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    documented = {
+        (path, method): set(operation["responses"])
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+    body_routes = {"400", "415"}
+    common = {"200", "413", "422", "503"}
+    assert documented == {
+        ("/heroes/", "post"): common | body_routes,
+        ("/heroes/", "get"): common,
+        ("/heroes/{hero_id}", "get"): common | {"404"},
+        ("/heroes/{hero_id}", "patch"): common | {"404"} | body_routes,
+        ("/heroes/{hero_id}", "delete"): common | {"404"},
+        ("/health", "get"): {"200", "413", "503"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/heroes/", {"GET", "POST"}), ("/heroes/1", {"GET", "PATCH", "DELETE"})],
+)
+def test_405_allow_header_lists_every_method(
+    client: TestClient, path: str, allowed: set[str]
+) -> None:
+    response = client.put(path, json=HERO)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+
+
+def test_malformed_json_is_422(client: TestClient, engine: Engine) -> None:
+    response = client.post(
+        "/heroes/", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert all_heroes(engine) == []
+
+
+def test_invalid_utf8_is_400(client: TestClient, engine: Engine) -> None:
+    body = b'{"name": "\xff\xfe", "secret_name": "x"}'
+    response = client.post("/heroes/", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "There was an error parsing the body"}
+    assert all_heroes(engine) == []
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_wrong_content_type_is_415(
+    client: TestClient, engine: Engine, hero_id: int, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    before = all_heroes(engine)
+    body = b'{"name": "x", "secret_name": "y"}'
+    for method, path in [("POST", "/heroes/"), ("PATCH", f"/heroes/{hero_id}")]:
+        response = client.request(method, path, content=body, headers=headers)
+        assert response.status_code == 415, (method, response.text)
+        assert response.json() == {"detail": "Content-Type must be application/json"}
+    assert_unchanged(engine, before)
