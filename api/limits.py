@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
+from typing import Any
+
 from annotated_types import Ge, Le
-from pydantic import Strict, StringConstraints
+from pydantic import BeforeValidator, Strict, StringConstraints
 
 NAME_MAX_LENGTH = 100
 SECRET_NAME_MAX_LENGTH = 100
@@ -14,7 +16,25 @@ PAGE_MAX = 100
 # PostgreSQL cannot store NUL in text; refusing it on every database keeps the two alike.
 _NO_NUL = r"^[^\x00]*$"
 
-Name = Annotated[str, StringConstraints(max_length=NAME_MAX_LENGTH, pattern=_NO_NUL)]
-SecretName = Annotated[str, StringConstraints(max_length=SECRET_NAME_MAX_LENGTH, pattern=_NO_NUL)]
-# Strict: the tutorial accepted `true` and `"12"` as ages; the schema says integer.
-Age = Annotated[int, Strict(), Ge(0), Le(AGE_MAX)]
+# A hero without a name (or secret name) is a client's mistake, not data worth storing.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=_NO_NUL)
+]
+SecretName = Annotated[
+    str, StringConstraints(min_length=1, max_length=SECRET_NAME_MAX_LENGTH, pattern=_NO_NUL)
+]
+
+
+def _integral_float_to_int(value: Any) -> Any:
+    # JSON Schema counts 12.0 as an integer, so the contract accepts it; 12.5 stays a float and
+    # fails the strict check below.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict: the tutorial accepted `true` and `"12"` as integers; the schema says integer.
+# (The before-validator goes last so that the bounds stay JSON Schema's minimum/maximum.)
+_LENIENCY = BeforeValidator(_integral_float_to_int)
+JsonInt = Annotated[int, Strict(), _LENIENCY]
+Age = Annotated[int, Strict(), Ge(0), Le(AGE_MAX), _LENIENCY]

@@ -6,7 +6,7 @@ from pydantic import ConfigDict
 from sqlalchemy import BigInteger, Integer, String
 from sqlmodel import Field, SQLModel
 
-from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH, Age, Name, SecretName
+from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH, Age, JsonInt, Name, SecretName
 
 # SQLite only auto-assigns ids to a column declared exactly INTEGER PRIMARY KEY.
 _ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -38,21 +38,32 @@ _IGNORED_ID = Field(
 
 
 class HeroCreate(HeroBase):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Deadpond", "secret_name": "Dive Wilson"},
+                {"name": "Rusty-Man", "secret_name": "Tommy Sharp", "age": 48},
+            ]
+        },
+    )
 
     secret_name: SecretName
-    id: int | None = _IGNORED_ID
+    id: JsonInt | None = _IGNORED_ID
 
 
 class HeroUpdate(SQLModel):
     """Only the fields present in the body change; `age: null` clears the age."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Deadpuddle"}, {"age": None}, {}]},
+    )
 
     name: Name = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
     age: Age | None = None
     secret_name: SecretName = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
-    id: int | None = _IGNORED_ID
+    id: JsonInt | None = _IGNORED_ID
 
 
 class Deleted(SQLModel):
