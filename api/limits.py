@@ -1,8 +1,6 @@
 """Bounds on what the API accepts. They are part of the contract: each shows in openapi.json."""
 
-from typing import Annotated
-
-from typing import Any
+from typing import Annotated, Any
 
 from annotated_types import Ge, Le
 from pydantic import BeforeValidator, Strict, StringConstraints
@@ -17,9 +15,7 @@ PAGE_MAX = 100
 _NO_NUL = r"^[^\x00]*$"
 
 # A hero without a name (or secret name) is a client's mistake, not data worth storing.
-Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=_NO_NUL)
-]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=_NO_NUL)]
 SecretName = Annotated[
     str, StringConstraints(min_length=1, max_length=SECRET_NAME_MAX_LENGTH, pattern=_NO_NUL)
 ]

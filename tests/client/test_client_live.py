@@ -1,0 +1,116 @@
+"""The generated client against a live server: every operation, sync and async, errors typed."""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from heroes_client import Client
+from heroes_client.api.heroes import create_hero, delete_hero, read_hero, read_heroes, update_hero
+from heroes_client.models import (
+    Deleted,
+    ErrorMessage,
+    HeroCreate,
+    HeroPublic,
+    HeroUpdate,
+    HTTPValidationError,
+)
+from heroes_client.types import Response
+from sqlalchemy import Engine
+
+from tests.conftest import all_heroes
+
+
+@pytest.fixture
+def api(live_server: str) -> Iterator[Client]:
+    with Client(base_url=live_server, raise_on_unexpected_status=True) as client:
+        yield client
+
+
+def make(api: Client, name: str = "Deadpond", age: int | None = None) -> HeroPublic:
+    hero = create_hero.sync(
+        client=api, body=HeroCreate(name=name, secret_name="Dive Wilson", age=age)
+    )
+    assert isinstance(hero, HeroPublic)
+    return hero
+
+
+def test_create_and_read_sync(api: Client) -> None:
+    hero = make(api, age=30)
+    assert (hero.name, hero.age) == ("Deadpond", 30)
+    assert read_hero.sync(hero.id, client=api) == hero
+    assert read_heroes.sync(client=api) == [hero]
+
+
+def test_every_operation_async(api: Client) -> None:
+    async def scenario() -> None:
+        created = await create_hero.asyncio(
+            client=api, body=HeroCreate(name="Rusty-Man", secret_name="Tommy Sharp", age=48)
+        )
+        assert isinstance(created, HeroPublic)
+        assert await read_hero.asyncio(created.id, client=api) == created
+        assert await read_heroes.asyncio(client=api, limit=1) == [created]
+        updated = await update_hero.asyncio(created.id, client=api, body=HeroUpdate(name="Rusty"))
+        assert isinstance(updated, HeroPublic)
+        assert (updated.name, updated.age) == ("Rusty", 48)
+        deleted = await delete_hero.asyncio(created.id, client=api)
+        assert deleted == Deleted(ok=True)
+        missing = await read_hero.asyncio_detailed(created.id, client=api)
+        assert missing.status_code == 404
+
+    asyncio.run(scenario())
+
+
+def test_partial_update_leaves_other_fields_alone(api: Client, engine: Engine) -> None:
+    hero = make(api, age=30)
+    updated = update_hero.sync(hero.id, client=api, body=HeroUpdate(name="Deadpuddle"))
+    assert isinstance(updated, HeroPublic)
+    assert (updated.name, updated.age) == ("Deadpuddle", 30)
+    assert all_heroes(engine) == [(hero.id, "Deadpuddle", 30, "Dive Wilson")]
+
+
+def test_explicit_none_clears_age(api: Client) -> None:
+    hero = make(api, age=30)
+    cleared = update_hero.sync(hero.id, client=api, body=HeroUpdate(age=None))
+    assert isinstance(cleared, HeroPublic)
+    assert cleared.age is None
+
+
+def test_unset_fields_are_not_sent() -> None:
+    assert HeroUpdate(name="x").to_dict() == {"name": "x"}
+    assert HeroUpdate(age=None).to_dict() == {"age": None}
+    assert HeroUpdate().to_dict() == {}
+
+
+@pytest.mark.parametrize("operation", ["read", "update", "delete"])
+def test_404_is_a_typed_error(api: Client, operation: str) -> None:
+    response: Response[Any]
+    match operation:
+        case "read":
+            response = read_hero.sync_detailed(999, client=api)
+        case "update":
+            response = update_hero.sync_detailed(999, client=api, body=HeroUpdate(age=1))
+        case _:
+            response = delete_hero.sync_detailed(999, client=api)
+    assert response.status_code == 404
+    assert response.parsed == ErrorMessage(detail="Hero not found")
+
+
+def test_422_is_a_typed_error(api: Client) -> None:
+    response = read_heroes.sync_detailed(client=api, limit=101)
+    assert response.status_code == 422
+    assert isinstance(response.parsed, HTTPValidationError)
+    errors = response.parsed.detail
+    assert isinstance(errors, list)
+    assert [error.loc for error in errors] == [["query", "limit"]]
+
+
+def test_422_on_create_async(api: Client) -> None:
+    async def scenario() -> None:
+        response = await create_hero.asyncio_detailed(
+            client=api, body=HeroCreate(name="x" * 101, secret_name="y")
+        )
+        assert response.status_code == 422
+        assert isinstance(response.parsed, HTTPValidationError)
+
+    asyncio.run(scenario())
