@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long SQLite waits on another writer's lock."
     )
+    telemetry: bool = Field(
+        default=False,
+        description="Emit FastAPI's OpenTelemetry request spans and metrics (needs a provider).",
+    )
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1, description="Larger request bodies get 413 before being read."
     )

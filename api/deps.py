@@ -1,38 +1,26 @@
 """Dependencies that routes take as plain typed parameters."""
 
-from collections.abc import Iterator
 from email.message import Message
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
-from sqlmodel import Session
 
+from api.db import Database
 from api.limits import ID_MAX
-from api.models import Hero
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
-        yield session
+# async: a plain attribute lookup must not cost a trip through the thread pool.
+async def get_db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+
+HeroId = Annotated[int, Path(ge=1, le=ID_MAX, description="The hero's id.")]
 
 
-def get_hero(
-    hero_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The hero's id.")],
-    session: SessionDep,
-) -> Hero:
-    hero = session.get(Hero, hero_id)
-    if hero is None:
-        raise HTTPException(status_code=404, detail="Hero not found")
-    return hero
-
-
-HeroDep = Annotated[Hero, Depends(get_hero)]
-
-
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A body in any other media type is refused outright, rather than reported as a bad object."""
     message = Message()
     message["content-type"] = request.headers.get("content-type", "")

@@ -11,11 +11,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db import Overloaded
 from api.models import ErrorMessage
 
 logger = logging.getLogger("api")
 
 DATABASE_UNAVAILABLE = "Database unavailable, try again shortly"
+OVERLOADED = "Service overloaded, try again shortly"
 
 
 def _error(status_code: int, description: str) -> dict[int | str, dict[str, Any]]:
@@ -64,10 +66,15 @@ async def validation_exception_handler(request: Request, exc: Exception) -> JSON
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    # The exception's text can hold SQL and parameters: it goes to the log by type only.
     logger.warning("database unavailable: %s", type(exc).__name__)
     return JSONResponse(
         {"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "1"}
     )
+
+
+async def overloaded_handler(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": OVERLOADED}, status_code=503, headers={"Retry-After": "1"})
 
 
 def install_error_handlers(app: FastAPI, routers: list[APIRouter]) -> None:
@@ -78,3 +85,4 @@ def install_error_handlers(app: FastAPI, routers: list[APIRouter]) -> None:
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     for exc_type in (OperationalError, PoolTimeoutError):
         app.add_exception_handler(exc_type, database_unavailable_handler)
+    app.add_exception_handler(Overloaded, overloaded_handler)

@@ -1,12 +1,15 @@
 """GET /health: is the service up, and does its database answer?"""
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from api.deps import SessionDep
+from api.db import Overloaded
+from api.deps import DatabaseDep
 
 router = APIRouter(tags=["health"])
 
@@ -16,16 +19,20 @@ class Health(SQLModel):
     database: str
 
 
+def _ping(connection: Connection) -> None:
+    connection.execute(text("SELECT 1"))
+
+
 @router.get(
     "/health",
     response_model=Health,
     responses={503: {"model": Health, "description": "The database does not answer"}},
 )
-def health(session: SessionDep) -> Health | JSONResponse:
+async def health(db: DatabaseDep) -> Any:
     """Report whether the database answers a trivial query."""
     try:
-        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except SQLAlchemyError:
+        await db.read(_ping)
+    except (SQLAlchemyError, Overloaded):
         body = Health(status="unavailable", database="unreachable")
-        return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
     return Health(status="ok", database="ok")

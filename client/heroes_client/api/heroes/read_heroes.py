@@ -15,6 +15,7 @@ def _get_kwargs(
     *,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
+    after_id: int | None | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -22,6 +23,13 @@ def _get_kwargs(
     params["offset"] = offset
 
     params["limit"] = limit
+
+    json_after_id: int | None | Unset
+    if isinstance(after_id, Unset):
+        json_after_id = UNSET
+    else:
+        json_after_id = after_id
+    params["after_id"] = json_after_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -84,6 +92,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
+    after_id: int | None | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
     """Read Heroes
 
@@ -92,6 +101,9 @@ def sync_detailed(
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
         limit (int | Unset): Page size. Default: 100.
+        after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
+            the previous page to page through a large table at constant cost (`offset` re-reads every
+            skipped row).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,6 +116,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         offset=offset,
         limit=limit,
+        after_id=after_id,
     )
 
     response = client.get_httpx_client().request(
@@ -118,6 +131,7 @@ def sync(
     client: AuthenticatedClient | Client,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
+    after_id: int | None | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
     """Read Heroes
 
@@ -126,6 +140,9 @@ def sync(
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
         limit (int | Unset): Page size. Default: 100.
+        after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
+            the previous page to page through a large table at constant cost (`offset` re-reads every
+            skipped row).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,6 +156,7 @@ def sync(
         client=client,
         offset=offset,
         limit=limit,
+        after_id=after_id,
     ).parsed
 
 
@@ -147,6 +165,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
+    after_id: int | None | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
     """Read Heroes
 
@@ -155,6 +174,9 @@ async def asyncio_detailed(
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
         limit (int | Unset): Page size. Default: 100.
+        after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
+            the previous page to page through a large table at constant cost (`offset` re-reads every
+            skipped row).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,6 +189,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         offset=offset,
         limit=limit,
+        after_id=after_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -179,6 +202,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     offset: int | Unset = 0,
     limit: int | Unset = 100,
+    after_id: int | None | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
     """Read Heroes
 
@@ -187,6 +211,9 @@ async def asyncio(
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
         limit (int | Unset): Page size. Default: 100.
+        after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
+            the previous page to page through a large table at constant cost (`offset` re-reads every
+            skipped row).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,5 +228,6 @@ async def asyncio(
             client=client,
             offset=offset,
             limit=limit,
+            after_id=after_id,
         )
     ).parsed

@@ -1,0 +1,63 @@
+"""The hero queries: each is one short statement, run by Database in a worker thread.
+
+Core statements built once at import, rather than ORM objects built per request: a request reads
+or writes one row (or one page), and the ORM's identity map, change tracking and Row-to-dict
+conversion cost several times the query itself (measured: a page of 100 went from ~750 µs to
+~200 µs). Rows come back as plain dicts that FastAPI validates against the response model.
+"""
+
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
+
+from api.models import Hero
+
+hero_table: Table = Hero.__table__  # type: ignore[attr-defined]
+_ID: Column[int] = hero_table.c.id
+_PUBLIC = (_ID, hero_table.c.name, hero_table.c.age)
+
+_GET = select(*_PUBLIC).where(bindparam("hero_id") == _ID)
+_PAGE = select(*_PUBLIC).order_by(_ID).limit(bindparam("limit")).offset(bindparam("offset"))
+_PAGE_AFTER = _PAGE.where(bindparam("after_id") < _ID)
+_INSERT = insert(hero_table).returning(*_PUBLIC)
+_DELETE = delete(hero_table).where(bindparam("hero_id") == _ID)
+
+HeroRow = dict[str, Any]
+
+
+def _hero(row: Any) -> HeroRow:
+    hero_id, name, age = row
+    return {"id": hero_id, "name": name, "age": age}
+
+
+def get_hero(connection: Connection, hero_id: int) -> HeroRow | None:
+    row = connection.execute(_GET, {"hero_id": hero_id}).first()
+    return _hero(row) if row else None
+
+
+def list_heroes(
+    connection: Connection, offset: int, limit: int, after_id: int | None
+) -> list[HeroRow]:
+    if after_id is None:
+        rows = connection.execute(_PAGE, {"offset": offset, "limit": limit})
+    else:
+        rows = connection.execute(
+            _PAGE_AFTER, {"offset": offset, "limit": limit, "after_id": after_id}
+        )
+    return [_hero(row) for row in rows]
+
+
+def create_hero(connection: Connection, values: dict[str, Any]) -> HeroRow:
+    return _hero(connection.execute(_INSERT, values).one())
+
+
+def update_hero(connection: Connection, hero_id: int, values: dict[str, Any]) -> HeroRow | None:
+    if not values:
+        return get_hero(connection, hero_id)
+    statement = update(hero_table).where(hero_id == _ID).values(values).returning(*_PUBLIC)
+    row = connection.execute(statement).first()
+    return _hero(row) if row else None
+
+
+def delete_hero(connection: Connection, hero_id: int) -> bool:
+    return connection.execute(_DELETE, {"hero_id": hero_id}).rowcount > 0
