@@ -8,18 +8,19 @@ conversion cost several times the query itself (measured: a page of 100 went fro
 
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from api.models import Hero
 
 hero_table: Table = Hero.__table__  # type: ignore[attr-defined]
-_ID: Column[int] = hero_table.c.id
+_ID = hero_table.c.id
 _PUBLIC = (_ID, hero_table.c.name, hero_table.c.age)
 
 _GET = select(*_PUBLIC).where(bindparam("hero_id") == _ID)
 _PAGE = select(*_PUBLIC).order_by(_ID).limit(bindparam("limit")).offset(bindparam("offset"))
 _PAGE_AFTER = _PAGE.where(bindparam("after_id") < _ID)
 _INSERT = insert(hero_table).returning(*_PUBLIC)
+_UPDATE = update(hero_table).where(_ID == bindparam("hero_id")).returning(*_PUBLIC)
 _DELETE = delete(hero_table).where(bindparam("hero_id") == _ID)
 
 HeroRow = dict[str, Any]
@@ -54,8 +55,8 @@ def create_hero(connection: Connection, values: dict[str, Any]) -> HeroRow:
 def update_hero(connection: Connection, hero_id: int, values: dict[str, Any]) -> HeroRow | None:
     if not values:
         return get_hero(connection, hero_id)
-    statement = update(hero_table).where(hero_id == _ID).values(values).returning(*_PUBLIC)
-    row = connection.execute(statement).first()
+    # Only the sent columns appear in the SET clause: that is PATCH's exclude_unset.
+    row = connection.execute(_UPDATE.values(values), {"hero_id": hero_id}).first()
     return _hero(row) if row else None
 
 
