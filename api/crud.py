@@ -13,15 +13,15 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from api.models import Hero
 
 hero_table: Table = Hero.__table__  # type: ignore[attr-defined]
-_ID = hero_table.c.id
-_PUBLIC = (_ID, hero_table.c.name, hero_table.c.age)
+id_column = hero_table.c.id
+_PUBLIC = (id_column, hero_table.c.name, hero_table.c.age)
 
-_GET = select(*_PUBLIC).where(bindparam("hero_id") == _ID)
-_PAGE = select(*_PUBLIC).order_by(_ID).limit(bindparam("limit")).offset(bindparam("offset"))
-_PAGE_AFTER = _PAGE.where(bindparam("after_id") < _ID)
+_GET = select(*_PUBLIC).where(id_column == bindparam("hero_id"))
+_PAGE = select(*_PUBLIC).order_by(id_column).limit(bindparam("limit")).offset(bindparam("offset"))
+_PAGE_AFTER = _PAGE.where(id_column > bindparam("after_id"))
 _INSERT = insert(hero_table).returning(*_PUBLIC)
-_UPDATE = update(hero_table).where(_ID == bindparam("hero_id")).returning(*_PUBLIC)
-_DELETE = delete(hero_table).where(bindparam("hero_id") == _ID)
+_UPDATE = update(hero_table).where(id_column == bindparam("hero_id")).returning(*_PUBLIC)
+_DELETE = delete(hero_table).where(id_column == bindparam("hero_id"))
 
 HeroRow = dict[str, Any]
 
