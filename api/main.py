@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
+from api.middleware import BodySizeLimitMiddleware
 from api.migrate import upgrade_to_head
 from api.routes import health, heroes
 
@@ -51,7 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION.strip(),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        max_body_size=settings.max_body_bytes,
         responses=COMMON_RESPONSES,
         # FastAPI's OpenTelemetry hooks look up the tracer provider on every request.
         telemetry={"tracing": settings.telemetry, "metrics": settings.telemetry},
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, routers)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
 
