@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request waits for a connection before it gets a 503.",
     )
+    max_queued_requests: int = Field(
+        default=1024,
+        ge=0,
+        description="Requests that may wait for a connection; more are shed with a 503 at once.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long SQLite waits on another writer's lock."
     )

@@ -4,7 +4,8 @@ Every request does its database work in a single worker-thread call that checks 
 out, runs one short transaction and gives it back. No connection is held while waiting for a
 thread and no thread waits for a connection (the thread limit equals the pool size), so the
 service can't deadlock the way the tutorial app does under load; past that limit, requests wait
-their turn on the event loop for at most `db_pool_timeout` seconds, then get a 503.
+their turn on the event loop, at most `max_queued_requests` of them for at most `db_pool_timeout`
+seconds; beyond that they get a 503 at once.
 """
 
 import asyncio
@@ -70,6 +71,8 @@ class Database:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.queue_timeout = settings.db_pool_timeout
+        self.max_queued = settings.max_queued_requests
+        self._queued = 0
         slots = settings.db_pool_size + settings.db_max_overflow
         # Plain asyncio rather than AnyIO's thread helpers: per request, their cancel scopes and
         # task lookups cost more than the query (measured with py-spy under wrk).
@@ -88,11 +91,17 @@ class Database:
         self, call: Callable[[Callable[[Connection], T]], T], work: Callable[[Connection], T]
     ) -> T:
         if self._admission.locked():
-            # Every connection is busy: wait in line, but not forever.
+            # Every connection is busy: wait in a bounded line, for a bounded time. Past either
+            # bound the request is shed with a 503 at once, rather than piling up.
+            if self._queued >= self.max_queued:
+                raise Overloaded
+            self._queued += 1
             try:
                 await asyncio.wait_for(self._admission.acquire(), self.queue_timeout)
             except TimeoutError:
                 raise Overloaded from None
+            finally:
+                self._queued -= 1
         else:
             await self._admission.acquire()
         try:

@@ -1,0 +1,61 @@
+"""Under more load than connections, requests wait in a bounded line or get a prompt 503."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Connection, text
+
+from api.config import Settings
+from api.db import Database, Overloaded, create_db_engine
+from api.main import create_app
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _slow(connection: Connection) -> int:
+    time.sleep(0.2)
+    return int(connection.execute(text("SELECT 1")).scalar_one())
+
+
+def test_requests_beyond_the_queue_are_shed_at_once(database_url: str) -> None:
+    settings = Settings(
+        DATABASE_URL=database_url, db_pool_size=2, max_queued_requests=3, db_pool_timeout=10
+    )
+    database = Database(create_db_engine(settings), settings)
+
+    async def scenario() -> list[object]:
+        return await asyncio.gather(
+            *(database.read(_slow) for _ in range(8)), return_exceptions=True
+        )
+
+    start = time.monotonic()
+    outcomes = asyncio.run(scenario())
+    elapsed = time.monotonic() - start
+    database.close()
+    # 2 run, 3 wait their turn, 3 are refused without waiting.
+    assert outcomes.count(1) == 5
+    assert sum(isinstance(o, Overloaded) for o in outcomes) == 3
+    assert elapsed < 1.0
+
+
+def test_waiting_longer_than_the_timeout_is_a_503(database_url: str) -> None:
+    settings = Settings(DATABASE_URL=database_url, db_pool_size=1, db_pool_timeout=0.1)
+    app: FastAPI = create_app(settings)
+
+    async def scenario() -> list[int]:
+        async with app.router.lifespan_context(app):
+            database: Database = app.state.db
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                blocker = asyncio.ensure_future(database.read(_slow))
+                await asyncio.sleep(0.01)
+                response = await client.get("/heroes/1")
+                await blocker
+                assert response.json() == {"detail": "Service overloaded, try again shortly"}
+                assert response.headers["retry-after"] == "1"
+                return [response.status_code]
+
+    assert asyncio.run(scenario()) == [503]
