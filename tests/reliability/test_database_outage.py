@@ -1,0 +1,64 @@
+"""PostgreSQL going away: a documented 503 at once, and recovery without a restart."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from api.config import Settings
+from api.main import create_app
+from tests.conftest import free_port
+from tests.reliability.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+UNAVAILABLE = {"detail": "Database unavailable, try again shortly"}
+
+
+@pytest.fixture
+def proxy(database_url: str) -> Iterator[TcpProxy]:
+    url = make_url(database_url)
+    tcp_proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432), free_port())
+    tcp_proxy.start()
+    yield tcp_proxy
+    tcp_proxy.stop()
+
+
+@pytest.fixture
+def proxied_client(database_url: str, proxy: TcpProxy) -> Iterator[TestClient]:
+    url = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+    settings = Settings(DATABASE_URL=url.render_as_string(hide_password=False), db_pool_timeout=2)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_outage_is_a_prompt_503_and_the_service_recovers(
+    proxied_client: TestClient, proxy: TcpProxy
+) -> None:
+    client = proxied_client
+    hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
+    assert hero.status_code == 200
+
+    proxy.stop()
+    for method, path, body in [
+        ("GET", f"/heroes/{hero.json()['id']}", None),
+        ("GET", "/heroes/", None),
+        ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+        ("PATCH", f"/heroes/{hero.json()['id']}", {"age": 1}),
+        ("DELETE", f"/heroes/{hero.json()['id']}", None),
+    ]:
+        start = time.monotonic()
+        response = client.request(method, path, json=body)
+        assert response.status_code == 503, (method, path, response.text)
+        assert response.json() == UNAVAILABLE
+        assert response.headers["retry-after"] == "1"
+        assert time.monotonic() - start < 5
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json() == {"status": "unavailable", "database": "unreachable"}
+
+    proxy.start()
+    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get(f"/heroes/{hero.json()['id']}").json() == hero.json()
