@@ -1,5 +1,6 @@
 """A TCP forwarder the tests can cut and restore: a database outage without stopping the server."""
 
+import contextlib
 import socket
 import threading
 
@@ -30,10 +31,8 @@ class TcpProxy:
             self._listener = None
         with self._lock:
             for connection in self._connections:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 connection.close()
             self._connections.clear()
 
@@ -58,7 +57,5 @@ class TcpProxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
