@@ -30,7 +30,9 @@ def run_check(root: Path) -> subprocess.CompletedProcess[str]:
 def tree(tmp_path: Path) -> Path:
     """A copy of the parts of the repository that regenerate reads and writes."""
     for name in ("api", "client", "scripts"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", ".pdm-build")
+        )
     for name in ("openapi.json", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
