@@ -2,12 +2,14 @@
 
 import argparse
 import os
+from typing import Any
 
 import uvicorn
 
 from api.config import get_settings
 from api.db import create_db_engine
 from api.migrate import upgrade_to_head
+from api.workers import serve_workers
 
 
 def migrate() -> None:
@@ -25,6 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("--no-access-log", action="store_true", help="don't log each request")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -34,12 +40,14 @@ def main(argv: list[str] | None = None) -> None:
         # Migrate once here, so that workers starting together don't race to do it.
         migrate()
         os.environ["HEROES_MIGRATE_ON_STARTUP"] = "false"
-    uvicorn.run(
-        "api.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-        # Reuse-port style fairness isn't needed; keep the server's own header quiet.
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "access_log": not args.no_access_log,
+        "server_header": False,
+    }
+    if args.workers > 1 and not args.reload:
+        serve_workers(uvicorn.Config("api.main:app", workers=args.workers, **options))
+        return
+    uvicorn.run("api.main:app", reload=args.reload, **options)
