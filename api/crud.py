@@ -6,9 +6,10 @@ conversion cost several times the query itself (measured: a page of 100 went fro
 ~200 µs). Rows come back as plain dicts that FastAPI validates against the response model.
 """
 
+import functools
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, delete, insert, select, update
 
 from api.models import Hero
 
@@ -20,7 +21,6 @@ _GET = select(*_PUBLIC).where(id_column == bindparam("hero_id"))
 _PAGE = select(*_PUBLIC).order_by(id_column).limit(bindparam("limit")).offset(bindparam("offset"))
 _PAGE_AFTER = _PAGE.where(id_column > bindparam("after_id"))
 _INSERT = insert(hero_table).returning(*_PUBLIC)
-_UPDATE = update(hero_table).where(id_column == bindparam("hero_id")).returning(*_PUBLIC)
 _DELETE = delete(hero_table).where(id_column == bindparam("hero_id"))
 
 HeroRow = dict[str, Any]
@@ -55,9 +55,21 @@ def create_hero(connection: Connection, values: dict[str, Any]) -> HeroRow:
 def update_hero(connection: Connection, hero_id: int, values: dict[str, Any]) -> HeroRow | None:
     if not values:
         return get_hero(connection, hero_id)
-    # Only the sent columns appear in the SET clause: that is PATCH's exclude_unset.
-    row = connection.execute(_UPDATE.values(values), {"hero_id": hero_id}).first()
+    statement = _update_statement(tuple(sorted(values)))
+    row = connection.execute(statement, {**values, "hero_id": hero_id}).first()
     return _hero(row) if row else None
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> Update:
+    # Only the sent columns appear in the SET clause: that is PATCH's exclude_unset. There are
+    # seven such sets, so each statement is built once.
+    return (
+        update(hero_table)
+        .where(id_column == bindparam("hero_id"))
+        .values({column: bindparam(column) for column in columns})
+        .returning(*_PUBLIC)
+    )
 
 
 def delete_hero(connection: Connection, hero_id: int) -> bool:

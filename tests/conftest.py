@@ -5,6 +5,7 @@ needs HEROES_TEST_POSTGRES_URL (an admin URL, e.g. postgresql+psycopg://postgres
 without it those tests skip, and with it an unreachable server is an error, not a skip.
 """
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -29,7 +30,10 @@ from api.migrate import upgrade_to_head
 from api.models import Hero
 
 POSTGRES_ENV = "HEROES_TEST_POSTGRES_URL"
+# HEROES_TEST_AGAINST=tutorial points the in-process tests at the tutorial app, to watch them fail.
+AGAINST_ENV = "HEROES_TEST_AGAINST"
 ROOT = Path(__file__).resolve().parent.parent
+TUTORIAL = ROOT / "scripts" / "benchmark" / "tutorial_app.py"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -87,7 +91,21 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
+    if os.environ.get(AGAINST_ENV) == "tutorial":
+        return tutorial_app(settings.database_url)
     return create_app(settings)
+
+
+def tutorial_app(database_url: str) -> FastAPI:
+    """A fresh copy of the reference tutorial app on `database_url`, to show the tests bite."""
+    os.environ["TUTORIAL_DATABASE_URL"] = database_url
+    spec = importlib.util.spec_from_file_location("tutorial_app", TUTORIAL)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tutorial: FastAPI = module.app
+    return tutorial
 
 
 @pytest.fixture
