@@ -19,9 +19,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from api.config import Settings
 from api.db import create_db_engine
@@ -103,7 +103,13 @@ def tutorial_app(database_url: str) -> FastAPI:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # The tutorial declares its own `hero` table: give it a MetaData of its own to do so in.
+    ours = SQLModel.metadata
+    SQLModel.metadata = MetaData()
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        SQLModel.metadata = ours
     tutorial: FastAPI = module.app
     return tutorial
 
