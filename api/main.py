@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            gc.unfreeze()
             app.state.db.close()
 
     app = FastAPI(
