@@ -98,10 +98,11 @@ class Database:
         """Run `work` on a connection, without a write transaction."""
         if self._inline_reads:
             await self._admit()
-            # One turn of the loop before the read: run back to back without it, reads starved
-            # some connections under 256 of them (page p99 6-7 s, measured; ~180 ms with it).
-            await asyncio.sleep(0)
             try:
+                # One turn of the loop before the read: run back to back without it, reads
+                # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
+                # with it).
+                await asyncio.sleep(0)
                 return self._read(work)
             finally:
                 self._admission.release()
