@@ -53,8 +53,6 @@ def create_hero(connection: Connection, values: dict[str, Any]) -> HeroRow:
 
 
 def update_hero(connection: Connection, hero_id: int, values: dict[str, Any]) -> HeroRow | None:
-    if not values:
-        return get_hero(connection, hero_id)
     statement = _update_statement(tuple(sorted(values)))
     row = connection.execute(statement, {**values, "hero_id": hero_id}).first()
     return _hero(row) if row else None

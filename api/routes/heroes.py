@@ -79,6 +79,9 @@ async def read_hero(hero_id: HeroId, db: DatabaseDep) -> Any:
 async def update_hero(hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep) -> Any:
     """Change only the fields present in the body; `age: null` clears the age."""
     values = hero.model_dump(exclude_unset=True, exclude={"id"})
+    if not values:
+        # Nothing to change: a read, without taking the write lock or a write transaction.
+        return await read_hero(hero_id, db)
     updated = await db.write(lambda connection: crud.update_hero(connection, hero_id, values))
     return updated or _not_found()
 
