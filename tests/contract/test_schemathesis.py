@@ -7,7 +7,6 @@ stateful create → read → update → delete chains), and over a real socket t
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine
 
-from tests.conftest import clear_heroes
+from tests.conftest import ROOT, clear_heroes
 from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, load_contract, max_examples
 
 
@@ -55,13 +54,15 @@ def test_contract_stateful_in_process(contract: Any, engine: Engine) -> None:
     )
 
 
-def test_contract_over_socket(live_server: str, tmp_path: Path) -> None:
+def test_contract_over_socket(live_server: str, database_url: str) -> None:
+    backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    junit = ROOT / "reports" / f"schemathesis-socket-{backend}.xml"
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_PATH)),
         *("run", str(SCHEMA_PATH), "--url", live_server),
         *("--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"),
         *("--max-examples", str(max_examples()), "--include-path-regex", "^/heroes"),
-        *("--workers", "1", "--report-dir", str(tmp_path)),
+        *("--workers", "1", "--report", "junit", "--report-junit-path", str(junit)),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

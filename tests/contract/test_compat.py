@@ -1,0 +1,244 @@
+"""The compatibility gate bites: planted changes, each on a copy of the app, judged by scripts/compat.
+
+Each breaking change must turn the gate red, with a reason a reviewer can act on; each compatible
+change (with the minor version bump it asks for) must leave it green; and a breaking change passes
+once pyproject.toml declares a new major version.
+"""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+COMPAT = ROOT / "scripts" / "compat"
+
+
+@dataclass(frozen=True)
+class Plant:
+    """Replace `old` with `new` in `path` (relative to the copy); `old` must be there."""
+
+    path: str
+    old: str
+    new: str
+
+
+PAGE_CAP_LOWERED = Plant("api/limits.py", "PAGE_MAX = 100\n", "PAGE_MAX = 50\n")
+NEW_REQUIRED_FIELD = Plant(
+    "api/models.py",
+    "    secret_name: SecretName\n    id: JsonInt | None = _IGNORED_ID\n\n\nclass HeroUpdate",
+    "    secret_name: SecretName\n    power: Name\n    id: JsonInt | None = _IGNORED_ID\n\n\n"
+    "class HeroUpdate",
+)
+NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
+DELETE_REMOVED = Plant(
+    "api/routes/heroes.py",
+    '@router.delete("/{hero_id}", response_model=Deleted, responses=NOT_FOUND)\n',
+    "",
+)
+AGE_RENAMED = Plant(
+    "api/models.py",
+    "    age: Age | None = None\n    id: int\n",
+    "    years: Age | None = None\n    id: int\n",
+)
+CREATED_IS_201 = Plant(
+    "api/routes/heroes.py",
+    '@router.post(\n    "/",\n    response_model=HeroPublic,\n',
+    '@router.post(\n    "/",\n    status_code=201,\n    response_model=HeroPublic,\n',
+)
+ID_NARROWED = Plant(
+    "api/deps.py",
+    "HeroId = Annotated[int, Path(ge=1, le=ID_MAX,",
+    "HeroId = Annotated[int, Path(ge=1, le=2**31 - 1,",
+)
+
+NEW_QUERY_PARAMETER = Plant(
+    "api/routes/heroes.py",
+    "async def read_heroes(\n    db: DatabaseDep,\n",
+    "async def read_heroes(\n    db: DatabaseDep,\n"
+    "    nickname: Annotated[str | None, Query(max_length=100)] = None,\n",
+)
+NEW_RESPONSE_PROPERTY = Plant(
+    "api/models.py",
+    "    age: Age | None = None\n    id: int\n",
+    "    age: Age | None = None\n    id: int\n    power: str | None = None\n",
+)
+NEW_OPERATION = Plant(
+    "api/routes/health.py",
+    'router = APIRouter(tags=["health"])\n',
+    'router = APIRouter(tags=["health"])\n\n\n'
+    '@router.get("/ping")\nasync def ping() -> dict[str, str]:\n    return {"ping": "pong"}\n',
+)
+# Request-only: `name` is in responses too, and a longer name there breaks the old promise that
+# names are at most 100 characters (the gate says so, statically and through Schemathesis).
+PAGE_CAP_RAISED = Plant(
+    "api/routes/heroes.py",
+    'Query(ge=1, le=PAGE_MAX, description="Page size.")',
+    'Query(ge=1, le=200, description="Page size.")',
+)
+
+
+def _copy_with(tmp_path: Path, plant: Plant, version: str | None = None) -> Path:
+    root = tmp_path / "app"
+    shutil.copytree(ROOT / "api", root / "api", ignore=shutil.ignore_patterns("__pycache__"))
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    if version is not None:
+        pyproject = re.sub(r'^version = ".*"$', f'version = "{version}"', pyproject, flags=re.M)
+    (root / "pyproject.toml").write_text(pyproject)
+    target = root / plant.path
+    source = target.read_text()
+    assert source.count(plant.old) == 1, f"the plant no longer fits {plant.path}: update the test"
+    target.write_text(source.replace(plant.old, plant.new))
+    return root
+
+
+def _compat(tmp_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMPAT, "--root", str(root), "--reports", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _verdict(output: str) -> str:
+    return output.split("VERDICT:", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("plant", "reasons"),
+    [
+        pytest.param(
+            PAGE_CAP_LOWERED,
+            [
+                "[request-parameter-maximum-decreased] GET /heroes/ query parameter `limit`",
+                "GET /heroes/: ST202 Schema-valid request rejected",
+            ],
+            id="page-cap-lowered",
+        ),
+        pytest.param(
+            NEW_REQUIRED_FIELD,
+            [
+                "[new-required-request-body-property] POST /heroes/ request body property `power`",
+                "POST /heroes/: ST202 Schema-valid request rejected",
+                "consumer scenario failed",
+            ],
+            id="new-required-body-field",
+        ),
+        pytest.param(
+            NAME_NARROWED,
+            [
+                "[request-body-max-length-decreased] POST /heroes/ request body property `name`: "
+                "maxLength 100 → 50",
+                "POST /heroes/: ST202 Schema-valid request rejected",
+            ],
+            id="name-max-length-narrowed",
+        ),
+        pytest.param(
+            DELETE_REMOVED,
+            [
+                "[api-removed] DELETE /heroes/{hero_id}",
+                "DELETE /heroes/{hero_id}:",
+                "consumer scenario failed",
+            ],
+            id="operation-removed",
+        ),
+        pytest.param(
+            AGE_RENAMED,
+            [
+                "[response-property-removed] GET /heroes/{hero_id} response 200 property `age`",
+                "consumer scenario failed",
+            ],
+            id="response-property-renamed",
+        ),
+        pytest.param(
+            CREATED_IS_201,
+            [
+                "[response-success-status-added] POST /heroes/ response 201",
+                "POST /heroes/: ST103 Undocumented status code: Received: 201",
+            ],
+            id="documented-status-changed",
+        ),
+        pytest.param(
+            ID_NARROWED,
+            [
+                "[request-parameter-maximum-decreased] GET /heroes/{hero_id} path parameter `hero_id`",
+                "/{hero_id}: ST202 Schema-valid request rejected",
+            ],
+            id="id-type-narrowed",
+        ),
+    ],
+)
+def test_breaking_change_turns_the_gate_red(
+    tmp_path: Path, plant: Plant, reasons: list[str]
+) -> None:
+    result = _compat(tmp_path, _copy_with(tmp_path, plant))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    verdict = _verdict(output)
+    assert verdict.startswith(" BREAKING for callers of 1.0.0"), output
+    for reason in reasons:
+        assert reason in verdict, f"{reason!r} not named in the verdict:\n{verdict}"
+    # The CI report names the same failures.
+    assert 'failures="0"' not in (tmp_path / "reports" / "compat.xml").read_text()
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        pytest.param(NEW_QUERY_PARAMETER, id="new-optional-query-parameter"),
+        pytest.param(NEW_RESPONSE_PROPERTY, id="new-optional-response-property"),
+        pytest.param(NEW_OPERATION, id="new-operation"),
+        pytest.param(PAGE_CAP_RAISED, id="widened-bound"),
+    ],
+)
+def test_compatible_change_with_a_minor_version_passes(tmp_path: Path, plant: Plant) -> None:
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="1.1.0"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "+ additive" in output
+    assert _verdict(output).startswith(" compatible with 1.0.0"), output
+
+
+def test_widening_a_response_field_is_breaking(tmp_path: Path) -> None:
+    plant = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 200\n")
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="1.1.0"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    verdict = _verdict(output)
+    assert (
+        "[response-max-length-increased] GET /heroes/{hero_id} response 200 property `name`"
+        in verdict
+    )
+    assert "ST108 Response violates schema" in verdict
+
+
+def test_compatible_change_under_the_released_number_is_refused(tmp_path: Path) -> None:
+    result = _compat(tmp_path, _copy_with(tmp_path, NEW_QUERY_PARAMETER))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "pyproject.toml still says 1.0.0: bump it" in _verdict(output)
+
+
+def test_compatible_change_in_a_patch_release_is_refused(tmp_path: Path) -> None:
+    result = _compat(tmp_path, _copy_with(tmp_path, NEW_OPERATION, version="1.0.1"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "need a new minor version: 1.1.0, not 1.0.1" in _verdict(output)
+
+
+@pytest.mark.parametrize("plant", [PAGE_CAP_LOWERED, DELETE_REMOVED], ids=["page-cap", "delete"])
+def test_breaking_change_passes_once_the_major_version_is_raised(
+    tmp_path: Path, plant: Plant
+) -> None:
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="2.0.0"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "declares a new major version" in output
+    # The reviewer still sees what breaks, against the last 1.x release.
+    assert "✗ breaking" in output
