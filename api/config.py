@@ -2,7 +2,8 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +42,49 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1, description="Larger request bodies get 413 before being read."
     )
+
+    # Access control (api/auth.py). Writes always need a key once one exists.
+    public_reads: bool = Field(
+        default=True, description="GET requests need no key; false makes reads need one too."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For names the client (comma-separated IPs or "
+        "CIDRs, or '*'): set it to your load balancer's addresses.",
+    )
+    key_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often each worker re-reads the API keys (so a revocation lands).",
+    )
+
+    # Rate limits (api/ratelimit.py), in the `limits` library's notation: "100/second",
+    # "1000 per minute", "10/second;500/hour". Unset means no limit.
+    rate_limit_reads: str | None = Field(default=None, description="Per client, for GETs.")
+    rate_limit_writes: str | None = Field(default=None, description="Per client, for writes.")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: rate-limit counters shared by workers and replicas.",
+    )
+
+    # Browsers on other origins (CORS); none are allowed unless listed.
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call from a browser, as JSON: ["https://app.example"].',
+    )
+
+    @field_validator("rate_limit_reads", "rate_limit_writes")
+    @classmethod
+    def _valid_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate limit: write it as '100/second' or '1000 per hour'"
+                ) from None
+        return value
 
 
 @lru_cache

@@ -5,8 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
+from api.auth import reader, writer
 from api.db import Database
 from api.limits import ID_MAX
+from api.ratelimit import RateLimiter
 
 
 # async: a plain attribute lookup must not cost a trip through the thread pool.
@@ -32,3 +34,19 @@ async def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
+
+
+async def _read_access(request: Request, caller: Annotated[str, Depends(reader)]) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    await limiter.read(caller)
+
+
+async def _write_access(request: Request, caller: Annotated[str, Depends(writer)]) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    await limiter.write(caller)
+
+
+# Who may call, and how often: first on every route's list, so a refused caller is refused
+# before anything else is looked at (api/auth.py, api/ratelimit.py).
+Reader = Depends(_read_access)
+Writer = Depends(_write_access)

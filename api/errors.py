@@ -30,6 +30,96 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_error(503, "The database is unavailable or the service is overloaded; retry later"),
 }
 NOT_FOUND = _error(404, "Hero not found")
+
+PROTECTED_MODE = (
+    "Writes are accepted only from this machine until an API key exists. On the server, run "
+    "`heroes-api keys create NAME`, then send `Authorization: Bearer <key>`."
+)
+_SECONDS = {"type": "integer", "minimum": 1, "maximum": 86_400}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
+_RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": _SECONDS}
+# draft-ietf-httpapi-ratelimit-headers, on a 429.
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {"description": "Requests allowed per window.", "schema": _COUNT},
+    "RateLimit-Remaining": {"description": "Requests left in the window: 0.", "schema": _COUNT},
+    "RateLimit-Reset": {
+        "description": "Seconds until the window has room again.",
+        "schema": _SECONDS,
+    },
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": 'The scheme to use: `Bearer`, with `error="invalid_token"` for a bad key.',
+        "schema": {"type": "string", "enum": ["Bearer", 'Bearer error="invalid_token"']},
+    }
+}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorMessage,
+        "description": "Missing, malformed, unknown or revoked API key; nothing was changed",
+        "headers": _WWW_AUTHENTICATE,
+    }
+}
+KEY_REJECTED: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorMessage,
+        "description": "An Authorization header was sent, and its key is malformed, unknown or "
+        "revoked (or reads need a key: HEROES_PUBLIC_READS=false)",
+        "headers": _WWW_AUTHENTICATE,
+    }
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorMessage,
+        "description": "Protected mode: no API key exists yet, and the client is not on the "
+        "server's own machine; the body says how to create a key",
+    }
+}
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorMessage,
+        "description": "Too many requests from this caller; nothing was done",
+        "headers": {"Retry-After": _RETRY_AFTER, **RATE_LIMIT_HEADERS},
+    }
+}
+
+
+# Documented on every /heroes operation: who may call, and how often.
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **KEY_REJECTED,
+    **RATE_LIMITED,
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **UNAUTHORIZED,
+    **FORBIDDEN,
+    **RATE_LIMITED,
+}
+
+
+def unauthorized(detail: str, error: str | None = None) -> StarletteHTTPException:
+    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    return StarletteHTTPException(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def keys_unavailable() -> StarletteHTTPException:
+    # The keys live in the database: without them nobody can be let in or turned away.
+    return StarletteHTTPException(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "1"})
+
+
+def forbidden_protected_mode() -> StarletteHTTPException:
+    return StarletteHTTPException(403, PROTECTED_MODE)
+
+
+def rate_limited(limit: int, retry_after: int) -> StarletteHTTPException:
+    headers = {
+        "Retry-After": str(retry_after),
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": str(retry_after),
+    }
+    return StarletteHTTPException(429, "Rate limit exceeded, retry later", headers=headers)
+
+
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     **_error(400, "The body could not be read (for example, invalid UTF-8)"),
     **_error(415, "The body is not application/json"),

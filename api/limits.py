@@ -10,6 +10,10 @@ SECRET_NAME_MAX_LENGTH = 100
 AGE_MAX = 2**31 - 1  # the age column is a 32-bit INTEGER on PostgreSQL
 ID_MAX = 2**63 - 1  # ids and offsets are 64-bit on both databases
 PAGE_MAX = 100
+KEY_NAME_MAX_LENGTH = 64
+# A key is "heroes_" and 43 URL-safe characters (32 random bytes); anything much longer in an
+# Authorization header is not one of ours and is refused without hashing it.
+AUTHORIZATION_MAX_LENGTH = 256
 
 # PostgreSQL cannot store NUL in text; refusing it on every database keeps the two alike.
 _NO_NUL = r"^[^\x00]*$"
@@ -32,5 +36,9 @@ def _integral_float_to_int(value: Any) -> Any:
 # Strict: the tutorial accepted `true` and `"12"` as integers; the schema says integer.
 # (The before-validator goes last so that the bounds stay JSON Schema's minimum/maximum.)
 _LENIENCY = BeforeValidator(_integral_float_to_int)
-JsonInt = Annotated[int, Strict(), _LENIENCY]
+# An `id` sent in a body is ignored. It has no bounds in the schema: FastAPI writes the bounds of
+# body fields as JSON floats, and 2^63 - 1 as a float is 2^63, which would promise a value the
+# server refuses. (Pydantic refuses integers over 4,300 digits before they cost anything.)
+IgnoredId = Annotated[int, Strict(), _LENIENCY]
+ERROR_DETAIL_MAX_LENGTH = 500  # the service's own error messages; none is near it
 Age = Annotated[int, Strict(), Ge(0), Le(AGE_MAX), _LENIENCY]

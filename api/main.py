@@ -1,19 +1,27 @@
 """Assembles the app: settings → engine → migrations → routers and error handlers."""
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from api.auth import SCHEME, KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
-from api.middleware import BodySizeLimitMiddleware
+from api.middleware import BodySizeLimitMiddleware, JsonCORSMiddleware
 from api.migrate import upgrade_to_head
+from api.ratelimit import RateLimiter
 from api.routes import health, heroes
+
+# uvicorn's own logger: the start-up lines land beside "Application startup complete".
+startup_log = logging.getLogger("uvicorn.error")
 
 DESCRIPTION = """
 The Hero service of FastAPI's *SQL Databases* tutorial, with the tutorial's wire contract kept
@@ -37,6 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_startup:
             upgrade_to_head(engine)
         app.state.db = Database(engine, settings)
+        app.state.keys = KeyRing(app.state.db, settings.key_refresh_seconds)
+        await app.state.keys.load()  # if it fails, the refresher tries again
+        refresher = asyncio.create_task(app.state.keys.refresh_forever())
+        app.state.limiter = RateLimiter(settings)
+        _log_access_policy(settings, app.state.keys, app.state.limiter)
         # Everything alive now lives as long as the app: keeping it out of the collector's
         # generations removes the ~20 ms pauses that set the p99 of page requests.
         gc.collect()
@@ -44,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            refresher.cancel()
             gc.unfreeze()
             app.state.db.close()
 
@@ -53,6 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION.strip(),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        contact={"name": "Heroes API maintainers"},
+        license_info={"name": "MIT", "identifier": "MIT"},
+        openapi_tags=[
+            {"name": "heroes", "description": "The heroes: create, read, update, delete."},
+            {"name": "health", "description": "Is the service up, and does its database answer?"},
+        ],
         responses=COMMON_RESPONSES,
         # FastAPI's OpenTelemetry hooks look up the tracer provider on every request.
         telemetry={"tracing": settings.telemetry, "metrics": settings.telemetry},
@@ -61,8 +81,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, routers)
+    app.state.settings = settings
+    if not settings.public_reads:
+        _document_private_reads(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            JsonCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+            max_age=600,
+        )
     return app
+
+
+def _log_access_policy(settings: Settings, keys: KeyRing, limiter: RateLimiter) -> None:
+    if not keys.loaded:
+        startup_log.warning("access: API keys not read yet; writes get 503 until they are")
+    elif keys.protected:
+        startup_log.warning(
+            "access: PROTECTED MODE, no API key exists: writes are accepted only from loopback "
+            "clients not relayed by a proxy. Create a key: heroes-api keys create NAME"
+        )
+    else:
+        startup_log.info("access: %d API key(s); every write needs one", len(keys))
+    if settings.public_reads:
+        startup_log.info("access: reads are public (HEROES_PUBLIC_READS=true)")
+    else:
+        startup_log.info("access: reads need a key too (HEROES_PUBLIC_READS=false)")
+    startup_log.info(limiter.describe())
+    if settings.cors_origins:
+        startup_log.info("cors: browsers on %s may call", ", ".join(settings.cors_origins))
+        if "*" in settings.cors_origins:
+            startup_log.warning("cors: HEROES_CORS_ORIGINS has '*': any web page may call")
+
+
+def _document_private_reads(app: FastAPI) -> None:
+    """With HEROES_PUBLIC_READS=false, the served schema says that reads need a key as well.
+    (The committed openapi.json documents the default deployment, where reads are public.)"""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for item in schema["paths"].values():
+            if "get" in item and "security" in item["get"]:
+                item["get"]["security"] = [{SCHEME: []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

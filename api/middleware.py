@@ -1,4 +1,5 @@
-"""Request-body size limit, answered in JSON like every other error.
+"""Middleware that answers in JSON like every other error: the request-body size limit, and
+CORS (whose refused preflights Starlette answers in text/plain).
 
 Starlette's RequestBodyLimitMiddleware answers 413 in text/plain (and replaces the app's own
 JSON error with it), so the contract's "errors are JSON" needs this small one instead.
@@ -6,7 +7,10 @@ JSON error with it), so the contract's "errors are JSON" needs this small one in
 
 import json
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOO_LARGE = "Request body too large"
@@ -58,3 +62,19 @@ async def _send_too_large(send: Send) -> None:
     headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with its refusals of a preflight answered in JSON like every other
+    error (it answers them in text/plain)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code >= 400:
+            refusal = bytes(response.body).decode()
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            headers.pop("content-type", None)
+            return JSONResponse(
+                {"detail": refusal}, status_code=response.status_code, headers=headers
+            )
+        return response

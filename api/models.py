@@ -1,12 +1,24 @@
 """The hero table and the shapes it takes on the wire, side by side."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import BigInteger, Integer, String
+from pydantic import Field as PydanticField
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlmodel import Field, SQLModel
 
-from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH, Age, JsonInt, Name, SecretName
+from api.limits import (
+    ERROR_DETAIL_MAX_LENGTH,
+    KEY_NAME_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PAGE_MAX,
+    SECRET_NAME_MAX_LENGTH,
+    Age,
+    IgnoredId,
+    Name,
+    SecretName,
+)
 
 # SQLite only auto-assigns ids to a column declared exactly INTEGER PRIMARY KEY.
 _ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -27,13 +39,28 @@ class Hero(HeroBase, table=True):
     secret_name: SecretName = Field(sa_type=String(SECRET_NAME_MAX_LENGTH))
 
 
+class ApiKey(SQLModel, table=True):
+    """An API key, by its SHA-256 only: the key itself is shown once, when it is made."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID_TYPE)
+    name: str = Field(unique=True, sa_type=String(KEY_NAME_MAX_LENGTH))
+    key_hash: str = Field(unique=True, sa_type=String(64))
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
 class HeroPublic(BaseModel):
     # Plain Pydantic, not SQLModel: it validates every response, and a page of 100 validates
     # ~5x faster without SQLModel's table-model machinery.
     name: Name
     age: Age | None = None
-    id: int
+    id: int  # 1..2^63-1, as the path parameter says (see IgnoredId for why not here)
 
+
+# A page is at most `limit` (≤ PAGE_MAX) heroes; the schema says so, for readers and clients.
+HeroPage = Annotated[list[HeroPublic], PydanticField(max_length=PAGE_MAX)]
 
 _IGNORED_ID = Field(
     default=None,
@@ -53,7 +80,7 @@ class HeroCreate(HeroBase):
     )
 
     secret_name: SecretName
-    id: JsonInt | None = _IGNORED_ID
+    id: IgnoredId | None = _IGNORED_ID
 
 
 class HeroUpdate(SQLModel):
@@ -67,7 +94,7 @@ class HeroUpdate(SQLModel):
     name: Name = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
     age: Age | None = None
     secret_name: SecretName = Field(default=None, schema_extra={"json_schema_extra": _not_nullable})
-    id: JsonInt | None = _IGNORED_ID
+    id: IgnoredId | None = _IGNORED_ID
 
 
 class Deleted(SQLModel):
@@ -75,4 +102,4 @@ class Deleted(SQLModel):
 
 
 class ErrorMessage(SQLModel):
-    detail: str
+    detail: str = Field(max_length=ERROR_DETAIL_MAX_LENGTH)

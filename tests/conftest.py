@@ -7,6 +7,7 @@ without it those tests skip, and with it an unreachable server is an error, not 
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from sqlmodel import Session, SQLModel, select
 
 from api.config import Settings
 from api.db import create_db_engine
+from api.keys import create_key
 from api.main import create_app
 from api.migrate import upgrade_to_head
 from api.models import Hero
@@ -35,6 +37,9 @@ AGAINST_ENV = "HEROES_TEST_AGAINST"
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "scripts" / "benchmark" / "tutorial_app.py"
 BACKENDS = ["sqlite", "postgresql"]
+# In-process requests come from "testclient" unless told otherwise: from here they come from this
+# machine, as a developer's curl would (protected mode accepts their writes while no key exists).
+LOOPBACK = ("127.0.0.1", 50000)
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +64,19 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+STRICT_ENV = "HEROES_TEST_STRICT"  # .ci/run: a tool a test needs must be there
+
+
+def require_tool(command: str, what: str) -> None:
+    """Skip (with one line saying why) when `command` is missing, or fail under .ci/run."""
+    if shutil.which(command):
+        return
+    message = f"{what} skipped: `{command}` is not installed (.ci/run installs it)"
+    if os.environ.get(STRICT_ENV) == "1":
+        pytest.fail(message.replace("skipped", "cannot run"))
+    pytest.skip(message)
+
+
 def clear_heroes(engine: Engine) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -80,8 +98,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
     clear_heroes(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM api_key"))
     engine.dispose()
     yield url
+
+
+def make_key(database_url: str, name: str | None = None) -> str:
+    """A new API key in the database at `database_url` (as `heroes-api keys create` makes one)."""
+    engine = create_engine(database_url)
+    try:
+        return create_key(engine, name or f"test-{uuid.uuid4().hex[:8]}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def api_key(database_url: str) -> str:
+    """A valid key, made before the app starts (so the app knows it from its first request)."""
+    return make_key(database_url)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
@@ -116,7 +155,7 @@ def tutorial_app(database_url: str) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with TestClient(app, client=LOOPBACK) as test_client:
         yield test_client
 
 
@@ -141,21 +180,30 @@ def free_port() -> int:
         return port
 
 
-def start_server(database_url: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers."""
+def start_server(
+    database_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers; its logs
+    (access log included) go to `log` when given (a pipe nobody reads would fill and stall it)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    sink = log.open("ab") if log else None
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api", "--port", str(port), *args],
+            env=env,
+            stdout=sink or subprocess.DEVNULL,
+            stderr=sink or subprocess.PIPE,
+        )
+    finally:
+        if sink:
+            sink.close()
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             stderr = process.stderr.read().decode() if process.stderr else ""
+            stderr = log.read_text() if log else stderr
             raise RuntimeError(f"server exited early:\n{stderr}")
         try:
             if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:

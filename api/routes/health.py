@@ -1,6 +1,6 @@
 """GET /health: is the service up, and does its database answer?"""
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -15,8 +15,8 @@ router = APIRouter(tags=["health"])
 
 
 class Health(SQLModel):
-    status: str
-    database: str
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
 
 
 def _ping(connection: Connection) -> None:

@@ -5,10 +5,11 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, HTTPException, Query
 
 from api import crud
-from api.deps import DatabaseDep, HeroId, JsonBody
-from api.errors import BODY_ERRORS, NOT_FOUND
+from api.auth import PUBLIC
+from api.deps import DatabaseDep, HeroId, JsonBody, Reader, Writer
+from api.errors import BODY_ERRORS, NOT_FOUND, READ_RESPONSES, WRITE_RESPONSES
 from api.limits import ID_MAX, PAGE_MAX
-from api.models import Deleted, HeroCreate, HeroPublic, HeroUpdate
+from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
 
@@ -24,6 +25,15 @@ _CREATED_LINKS = {
 }
 
 
+def _merge(*parts: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Documented responses, with the entries for one status merged (e.g. 200's headers and links)."""
+    merged: dict[int | str, dict[str, Any]] = {}
+    for part in parts:
+        for status, entry in part.items():
+            merged[status] = {**merged.get(status, {}), **entry}
+    return merged
+
+
 def _not_found() -> NoReturn:
     raise HTTPException(status_code=404, detail="Hero not found")
 
@@ -35,8 +45,8 @@ def _not_found() -> NoReturn:
 @router.post(
     "/",
     response_model=HeroPublic,
-    responses={200: {"links": _CREATED_LINKS}, **BODY_ERRORS},
-    dependencies=[JsonBody],
+    responses=_merge(WRITE_RESPONSES, {200: {"links": _CREATED_LINKS}}, BODY_ERRORS),
+    dependencies=[Writer, JsonBody],
 )
 async def create_hero(hero: HeroCreate, db: DatabaseDep) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
@@ -44,7 +54,13 @@ async def create_hero(hero: HeroCreate, db: DatabaseDep) -> Any:
     return await db.write(lambda connection: crud.create_hero(connection, values))
 
 
-@router.get("/", response_model=list[HeroPublic])
+@router.get(
+    "/",
+    response_model=HeroPage,
+    responses=READ_RESPONSES,
+    dependencies=[Reader],
+    openapi_extra=PUBLIC,
+)
 async def read_heroes(
     db: DatabaseDep,
     offset: Annotated[int, Query(ge=0, le=ID_MAX, description="Rows to skip.")] = 0,
@@ -64,7 +80,13 @@ async def read_heroes(
     return await db.read(lambda connection: crud.list_heroes(connection, offset, limit, after_id))
 
 
-@router.get("/{hero_id}", response_model=HeroPublic, responses=NOT_FOUND)
+@router.get(
+    "/{hero_id}",
+    response_model=HeroPublic,
+    responses=_merge(READ_RESPONSES, NOT_FOUND),
+    dependencies=[Reader],
+    openapi_extra=PUBLIC,
+)
 async def read_hero(hero_id: HeroId, db: DatabaseDep) -> Any:
     """Read one hero."""
     return await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
@@ -73,8 +95,8 @@ async def read_hero(hero_id: HeroId, db: DatabaseDep) -> Any:
 @router.patch(
     "/{hero_id}",
     response_model=HeroPublic,
-    responses={**NOT_FOUND, **BODY_ERRORS},
-    dependencies=[JsonBody],
+    responses=_merge(WRITE_RESPONSES, NOT_FOUND, BODY_ERRORS),
+    dependencies=[Writer, JsonBody],
 )
 async def update_hero(hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep) -> Any:
     """Change only the fields present in the body; `age: null` clears the age."""
@@ -86,7 +108,12 @@ async def update_hero(hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep) -> Any
     return updated or _not_found()
 
 
-@router.delete("/{hero_id}", response_model=Deleted, responses=NOT_FOUND)
+@router.delete(
+    "/{hero_id}",
+    response_model=Deleted,
+    responses=_merge(WRITE_RESPONSES, NOT_FOUND),
+    dependencies=[Writer],
+)
 async def delete_hero(hero_id: HeroId, db: DatabaseDep) -> Deleted:
     """Delete a hero."""
     if not await db.write(lambda connection: crud.delete_hero(connection, hero_id)):

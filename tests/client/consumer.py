@@ -5,13 +5,13 @@ Runs in a virtual environment holding only `heroes-client` (see test_client_inst
 each released contract: `scripts/compat` replays that copy, with that version's client, against
 the code as it stands.
 
-    python consumer.py http://127.0.0.1:8000
+    python consumer.py http://127.0.0.1:8000 heroes_…    # the server's URL and an API key
 """
 
 import asyncio
 import sys
 
-from heroes_client import Client
+from heroes_client import AuthenticatedClient, Client
 from heroes_client.api.heroes import create_hero, delete_hero, read_hero, read_heroes, update_hero
 from heroes_client.models import (
     Deleted,
@@ -23,8 +23,10 @@ from heroes_client.models import (
 )
 
 
-def run_sync(client: Client) -> int:
-    created = create_hero.sync(client=client, body=HeroCreate(name="Deadpond", secret_name="Dive Wilson"))
+def run_sync(client: AuthenticatedClient) -> int:
+    created = create_hero.sync(
+        client=client, body=HeroCreate(name="Deadpond", secret_name="Dive Wilson")
+    )
     assert isinstance(created, HeroPublic)
 
     # Only `age` is sent: name and secret_name stay as they are.
@@ -50,7 +52,7 @@ def run_sync(client: Client) -> int:
     return created.id
 
 
-async def run_async(client: Client, hero_id: int) -> None:
+async def run_async(client: AuthenticatedClient, hero_id: int) -> None:
     hero = await read_hero.asyncio(hero_id, client=client)
     assert isinstance(hero, HeroPublic)
 
@@ -64,13 +66,24 @@ async def run_async(client: Client, hero_id: int) -> None:
     assert missing.parsed.detail == "Hero not found"
 
 
-def main(base_url: str) -> None:
-    with Client(base_url=base_url) as client:
+def run_anonymous(base_url: str, hero_id: int) -> None:
+    # Reads are public: a plain Client will do. A wrong key is a typed 401.
+    with Client(base_url=base_url) as anonymous:
+        assert read_heroes.sync(client=anonymous, limit=1) is not None
+    with AuthenticatedClient(base_url=base_url, token="heroes_not-a-real-key") as wrong:
+        refused = update_hero.sync_detailed(hero_id, client=wrong, body=HeroUpdate(age=1))
+        assert refused.status_code == 401
+        assert isinstance(refused.parsed, ErrorMessage)
+
+
+def main(base_url: str, key: str) -> None:
+    with AuthenticatedClient(base_url=base_url, token=key) as client:
         hero_id = run_sync(client)
-    with Client(base_url=base_url) as client:
+    run_anonymous(base_url, hero_id)
+    with AuthenticatedClient(base_url=base_url, token=key) as client:
         asyncio.run(run_async(client, hero_id))
     print("consumer: every operation behaved as documented")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

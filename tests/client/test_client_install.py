@@ -50,9 +50,11 @@ def test_consumer_passes_mypy_strict(client_venv: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_consumer_runs_against_a_live_server(client_venv: Path, live_server: str) -> None:
+def test_consumer_runs_against_a_live_server(
+    client_venv: Path, api_key: str, live_server: str
+) -> None:
     result = subprocess.run(
-        [client_venv, str(CONSUMER), live_server], capture_output=True, text=True, cwd="/"
+        [client_venv, str(CONSUMER), live_server, api_key], capture_output=True, text=True, cwd="/"
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every operation behaved as documented" in result.stdout

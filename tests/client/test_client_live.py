@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from heroes_client import Client
+from heroes_client import AuthenticatedClient, Client
 from heroes_client.api.heroes import create_hero, delete_hero, read_hero, read_heroes, update_hero
 from heroes_client.models import (
     Deleted,
@@ -22,12 +22,15 @@ from tests.conftest import all_heroes
 
 
 @pytest.fixture
-def api(live_server: str) -> Iterator[Client]:
-    with Client(base_url=live_server, raise_on_unexpected_status=True) as client:
+def api(api_key: str, live_server: str) -> Iterator[AuthenticatedClient]:
+    # Writes need the key (the contract says so, and the generated client's types enforce it).
+    with AuthenticatedClient(
+        base_url=live_server, token=api_key, raise_on_unexpected_status=True
+    ) as client:
         yield client
 
 
-def make(api: Client, name: str = "Deadpond", age: int | None = None) -> HeroPublic:
+def make(api: AuthenticatedClient, name: str = "Deadpond", age: int | None = None) -> HeroPublic:
     hero = create_hero.sync(
         client=api, body=HeroCreate(name=name, secret_name="Dive Wilson", age=age)
     )
@@ -35,14 +38,14 @@ def make(api: Client, name: str = "Deadpond", age: int | None = None) -> HeroPub
     return hero
 
 
-def test_create_and_read_sync(api: Client) -> None:
+def test_create_and_read_sync(api: AuthenticatedClient) -> None:
     hero = make(api, age=30)
     assert (hero.name, hero.age) == ("Deadpond", 30)
     assert read_hero.sync(hero.id, client=api) == hero
     assert read_heroes.sync(client=api) == [hero]
 
 
-def test_every_operation_async(api: Client) -> None:
+def test_every_operation_async(api: AuthenticatedClient) -> None:
     async def scenario() -> None:
         created = await create_hero.asyncio(
             client=api, body=HeroCreate(name="Rusty-Man", secret_name="Tommy Sharp", age=48)
@@ -61,7 +64,7 @@ def test_every_operation_async(api: Client) -> None:
     asyncio.run(scenario())
 
 
-def test_partial_update_leaves_other_fields_alone(api: Client, engine: Engine) -> None:
+def test_partial_update_leaves_other_fields_alone(api: AuthenticatedClient, engine: Engine) -> None:
     hero = make(api, age=30)
     updated = update_hero.sync(hero.id, client=api, body=HeroUpdate(name="Deadpuddle"))
     assert isinstance(updated, HeroPublic)
@@ -69,7 +72,7 @@ def test_partial_update_leaves_other_fields_alone(api: Client, engine: Engine) -
     assert all_heroes(engine) == [(hero.id, "Deadpuddle", 30, "Dive Wilson")]
 
 
-def test_explicit_none_clears_age(api: Client) -> None:
+def test_explicit_none_clears_age(api: AuthenticatedClient) -> None:
     hero = make(api, age=30)
     cleared = update_hero.sync(hero.id, client=api, body=HeroUpdate(age=None))
     assert isinstance(cleared, HeroPublic)
@@ -83,7 +86,7 @@ def test_unset_fields_are_not_sent() -> None:
 
 
 @pytest.mark.parametrize("operation", ["read", "update", "delete"])
-def test_404_is_a_typed_error(api: Client, operation: str) -> None:
+def test_404_is_a_typed_error(api: AuthenticatedClient, operation: str) -> None:
     response: Response[Any]
     match operation:
         case "read":
@@ -96,7 +99,7 @@ def test_404_is_a_typed_error(api: Client, operation: str) -> None:
     assert response.parsed == ErrorMessage(detail="Hero not found")
 
 
-def test_422_is_a_typed_error(api: Client) -> None:
+def test_422_is_a_typed_error(api: AuthenticatedClient) -> None:
     response = read_heroes.sync_detailed(client=api, limit=101)
     assert response.status_code == 422
     assert isinstance(response.parsed, HTTPValidationError)
@@ -105,7 +108,7 @@ def test_422_is_a_typed_error(api: Client) -> None:
     assert [error.loc for error in errors] == [["query", "limit"]]
 
 
-def test_422_on_create_async(api: Client) -> None:
+def test_422_on_create_async(api: AuthenticatedClient) -> None:
     async def scenario() -> None:
         response = await create_hero.asyncio_detailed(
             client=api, body=HeroCreate(name="x" * 101, secret_name="y")
@@ -114,3 +117,23 @@ def test_422_on_create_async(api: Client) -> None:
         assert isinstance(response.parsed, HTTPValidationError)
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_authenticated_client_writes_a_plain_one_reads_and_a_wrong_key_is_a_typed_401(
+    api_key: str, live_server: str
+) -> None:
+    with AuthenticatedClient(base_url=live_server, token=api_key) as authenticated:
+        hero = create_hero.sync(
+            client=authenticated, body=HeroCreate(name="Deadpond", secret_name="Dive Wilson")
+        )
+        assert isinstance(hero, HeroPublic)
+        updated = update_hero.sync(hero.id, client=authenticated, body=HeroUpdate(age=3))
+        assert isinstance(updated, HeroPublic)
+    with Client(base_url=live_server) as anonymous:
+        assert read_hero.sync(hero.id, client=anonymous) == updated  # reads stay public
+    with AuthenticatedClient(base_url=live_server, token="heroes_wrong") as wrong:
+        refused = delete_hero.sync_detailed(hero.id, client=wrong)
+        assert refused.status_code == 401
+        assert isinstance(refused.parsed, ErrorMessage)
+        assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'

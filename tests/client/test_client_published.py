@@ -54,7 +54,16 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
     port = free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port", str(port)),
+            *(
+                sys.executable,
+                "-m",
+                "pypiserver",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ),
             *("--authenticate", ".", "--passwords", ".", "--disable-fallback"),
             str(packages),
         ],
@@ -79,7 +88,7 @@ def _index_only_env() -> dict[str, str]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_client_installs_from_an_index_by_version_and_works(
-    index: tuple[str, Path], tmp_path: Path, live_server: str
+    index: tuple[str, Path], tmp_path: Path, api_key: str, live_server: str
 ) -> None:
     url, packages = index
     dist = tmp_path / "dist"
@@ -116,7 +125,11 @@ def test_client_installs_from_an_index_by_version_and_works(
     assert installed.stdout.strip() == VERSION
 
     result = subprocess.run(
-        [python, CONSUMER, live_server], capture_output=True, text=True, cwd="/", check=False
+        [python, CONSUMER, live_server, api_key],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every operation behaved as documented" in result.stdout

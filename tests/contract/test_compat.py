@@ -16,6 +16,14 @@ import pytest
 from tests.conftest import ROOT
 
 COMPAT = ROOT / "scripts" / "compat"
+# Plants are judged against the latest release: the code must be that release's contract for a
+# plant to be the only change (between a contract change and its release, these tests wait).
+_RELEASED = sorted(tuple(map(int, p.name.split("."))) for p in (ROOT / "releases").iterdir())
+MAJOR, MINOR, PATCH = _RELEASED[-1]
+BASE = f"{MAJOR}.{MINOR}.{PATCH}"
+NEXT_PATCH = f"{MAJOR}.{MINOR}.{PATCH + 1}"
+NEXT_MINOR = f"{MAJOR}.{MINOR + 1}.0"
+NEXT_MAJOR = f"{MAJOR + 1}.0.0"
 
 
 @dataclass(frozen=True)
@@ -30,20 +38,21 @@ class Plant:
 PAGE_CAP_LOWERED = Plant("api/limits.py", "PAGE_MAX = 100\n", "PAGE_MAX = 50\n")
 NEW_REQUIRED_FIELD = Plant(
     "api/models.py",
-    "    secret_name: SecretName\n    id: JsonInt | None = _IGNORED_ID\n\n\nclass HeroUpdate",
-    "    secret_name: SecretName\n    power: Name\n    id: JsonInt | None = _IGNORED_ID\n\n\n"
+    "    secret_name: SecretName\n    id: IgnoredId | None = _IGNORED_ID\n\n\nclass HeroUpdate",
+    "    secret_name: SecretName\n    power: Name\n    id: IgnoredId | None = _IGNORED_ID\n\n\n"
     "class HeroUpdate",
 )
 NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
 DELETE_REMOVED = Plant(
     "api/routes/heroes.py",
-    '@router.delete("/{hero_id}", response_model=Deleted, responses=NOT_FOUND)\n',
+    '@router.delete(\n    "/{hero_id}",\n    response_model=Deleted,\n'
+    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND),\n    dependencies=[Writer],\n)\n",
     "",
 )
 AGE_RENAMED = Plant(
     "api/models.py",
-    "    age: Age | None = None\n    id: int\n",
-    "    years: Age | None = None\n    id: int\n",
+    "    age: Age | None = None\n    id: int  #",
+    "    years: Age | None = None\n    id: int  #",
 )
 CREATED_IS_201 = Plant(
     "api/routes/heroes.py",
@@ -64,8 +73,8 @@ NEW_QUERY_PARAMETER = Plant(
 )
 NEW_RESPONSE_PROPERTY = Plant(
     "api/models.py",
-    "    age: Age | None = None\n    id: int\n",
-    "    age: Age | None = None\n    id: int\n    power: str | None = None\n",
+    "    age: Age | None = None\n    id: int  #",
+    "    power: str | None = None\n    age: Age | None = None\n    id: int  #",
 )
 NEW_OPERATION = Plant(
     "api/routes/health.py",
@@ -82,12 +91,11 @@ PAGE_CAP_RAISED = Plant(
 )
 
 
-def _copy_with(tmp_path: Path, plant: Plant, version: str | None = None) -> Path:
+def _copy_with(tmp_path: Path, plant: Plant, version: str = BASE) -> Path:
     root = tmp_path / "app"
     shutil.copytree(ROOT / "api", root / "api", ignore=shutil.ignore_patterns("__pycache__"))
     pyproject = (ROOT / "pyproject.toml").read_text()
-    if version is not None:
-        pyproject = re.sub(r'^version = ".*"$', f'version = "{version}"', pyproject, flags=re.M)
+    pyproject = re.sub(r'^version = ".*"$', f'version = "{version}"', pyproject, flags=re.M)
     (root / "pyproject.toml").write_text(pyproject)
     target = root / plant.path
     source = target.read_text()
@@ -181,7 +189,7 @@ def test_breaking_change_turns_the_gate_red(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     verdict = _verdict(output)
-    assert verdict.startswith(" BREAKING for callers of 1.0.0"), output
+    assert verdict.startswith(f" BREAKING for callers of {BASE}"), output
     for reason in reasons:
         assert reason in verdict, f"{reason!r} not named in the verdict:\n{verdict}"
     # The CI report names the same failures.
@@ -198,16 +206,16 @@ def test_breaking_change_turns_the_gate_red(
     ],
 )
 def test_compatible_change_with_a_minor_version_passes(tmp_path: Path, plant: Plant) -> None:
-    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="1.1.0"))
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version=NEXT_MINOR))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "+ additive" in output
-    assert _verdict(output).startswith(" compatible with 1.0.0"), output
+    assert _verdict(output).startswith(f" compatible with {BASE}"), output
 
 
 def test_widening_a_response_field_is_breaking(tmp_path: Path) -> None:
     plant = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 200\n")
-    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="1.1.0"))
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version=NEXT_MINOR))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     verdict = _verdict(output)
@@ -222,21 +230,21 @@ def test_compatible_change_under_the_released_number_is_refused(tmp_path: Path) 
     result = _compat(tmp_path, _copy_with(tmp_path, NEW_QUERY_PARAMETER))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "pyproject.toml still says 1.0.0: bump it" in _verdict(output)
+    assert f"pyproject.toml still says {BASE}: bump it" in _verdict(output)
 
 
 def test_compatible_change_in_a_patch_release_is_refused(tmp_path: Path) -> None:
-    result = _compat(tmp_path, _copy_with(tmp_path, NEW_OPERATION, version="1.0.1"))
+    result = _compat(tmp_path, _copy_with(tmp_path, NEW_OPERATION, version=NEXT_PATCH))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "need a new minor version: 1.1.0, not 1.0.1" in _verdict(output)
+    assert f"need a new minor version: {NEXT_MINOR}, not {NEXT_PATCH}" in _verdict(output)
 
 
 @pytest.mark.parametrize("plant", [PAGE_CAP_LOWERED, DELETE_REMOVED], ids=["page-cap", "delete"])
 def test_breaking_change_passes_once_the_major_version_is_raised(
     tmp_path: Path, plant: Plant
 ) -> None:
-    result = _compat(tmp_path, _copy_with(tmp_path, plant, version="2.0.0"))
+    result = _compat(tmp_path, _copy_with(tmp_path, plant, version=NEXT_MAJOR))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "declares a new major version" in output

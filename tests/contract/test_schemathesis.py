@@ -4,6 +4,7 @@ In-process over ASGI through the pytest integration (examples, coverage, fuzzing
 stateful create → read → update → delete chains), and over a real socket through the `st` CLI.
 """
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,13 +19,15 @@ from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine
 
 from tests.conftest import ROOT, clear_heroes
-from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, load_contract, max_examples
+from tests.contract.conftest import CONFIG_PATH, KEY_ENV, SCHEMA_PATH, load_contract, max_examples
 
 
 @pytest.fixture
-def contract(app: FastAPI) -> Iterator[Any]:
-    with TestClient(app):  # runs the lifespan: engine and migrations
-        yield load_contract(app)
+def contract(app: FastAPI, api_key: str) -> Iterator[Any]:
+    # Every run has a key, so that writes are checked as the contract describes them (and
+    # Schemathesis' ignored_auth check sees them refused without it).
+    with TestClient(app):  # runs the lifespan: engine, migrations, keys
+        yield load_contract(app, api_key)
 
 
 schema = schemathesis.pytest.from_fixture("contract")
@@ -54,9 +57,11 @@ def test_contract_stateful_in_process(contract: Any, engine: Engine) -> None:
     )
 
 
-def test_contract_over_socket(live_server: str, database_url: str) -> None:
+def test_contract_over_socket(api_key: str, live_server: str, database_url: str) -> None:
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     junit = ROOT / "reports" / f"schemathesis-socket-{backend}.xml"
+    # The key reaches the CLI through the environment: schemathesis.toml names the variable.
+    env = {**os.environ, KEY_ENV: api_key}
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_PATH)),
         *("run", str(SCHEMA_PATH), "--url", live_server),
@@ -64,6 +69,8 @@ def test_contract_over_socket(live_server: str, database_url: str) -> None:
         *("--max-examples", str(max_examples()), "--include-path-regex", "^/heroes"),
         *("--workers", "1", "--report", "junit", "--report-junit-path", str(junit)),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, env=env
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout

@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from api.config import Settings
 from api.main import create_app
-from tests.conftest import free_port
+from tests.conftest import LOOPBACK, free_port
 from tests.reliability.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -30,7 +30,7 @@ def proxy(database_url: str) -> Iterator[TcpProxy]:
 def proxied_client(database_url: str, proxy: TcpProxy) -> Iterator[TestClient]:
     url = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
     settings = Settings(DATABASE_URL=url.render_as_string(hide_password=False), db_pool_timeout=2)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
         yield client
 
 

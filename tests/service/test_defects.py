@@ -164,13 +164,14 @@ def test_every_status_is_documented(client: TestClient) -> None:
         for method, operation in operations.items()
     }
     body_routes = {"400", "415"}
-    common = {"200", "413", "422", "503"}
+    common = {"200", "401", "413", "422", "429", "503"}
+    writes = common | {"403"}
     assert documented == {
-        ("/heroes/", "post"): common | body_routes,
+        ("/heroes/", "post"): writes | body_routes,
         ("/heroes/", "get"): common,
         ("/heroes/{hero_id}", "get"): common | {"404"},
-        ("/heroes/{hero_id}", "patch"): common | {"404"} | body_routes,
-        ("/heroes/{hero_id}", "delete"): common | {"404"},
+        ("/heroes/{hero_id}", "patch"): writes | {"404"} | body_routes,
+        ("/heroes/{hero_id}", "delete"): writes | {"404"},
         ("/health", "get"): {"200", "413", "503"},
     }
 

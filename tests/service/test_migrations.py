@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 from api.config import Settings
 from api.main import create_app
+from tests.conftest import LOOPBACK
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -26,10 +27,10 @@ def test_models_and_migrations_agree(database_url: str) -> None:
 
 def test_start_up_applies_migrations_to_an_empty_database(tmp_path: str) -> None:
     url = f"sqlite:///{tmp_path}/fresh.db"
-    with TestClient(create_app(Settings(DATABASE_URL=url))) as client:
+    with TestClient(create_app(Settings(DATABASE_URL=url)), client=LOOPBACK) as client:
         assert client.post("/heroes/", json={"name": "a", "secret_name": "b"}).status_code == 200
     tables = inspect(create_engine(url)).get_table_names()
-    assert sorted(tables) == ["alembic_version", "hero"]
+    assert sorted(tables) == ["alembic_version", "api_key", "hero"]
 
 
 def test_start_up_can_leave_migrations_to_the_operator(tmp_path: str) -> None:
@@ -44,4 +45,8 @@ def test_migrate_command_creates_the_schema(tmp_path: str) -> None:
     url = f"sqlite:///{tmp_path}/fresh.db"
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, check=True, timeout=60)
-    assert sorted(inspect(create_engine(url)).get_table_names()) == ["alembic_version", "hero"]
+    assert sorted(inspect(create_engine(url)).get_table_names()) == [
+        "alembic_version",
+        "api_key",
+        "hero",
+    ]

@@ -4,6 +4,8 @@ from .context import Context
 from .deleted import Deleted
 from .error_message import ErrorMessage
 from .health import Health
+from .health_database import HealthDatabase
+from .health_status import HealthStatus
 from .hero_create import HeroCreate
 from .hero_public import HeroPublic
 from .hero_update import HeroUpdate
@@ -15,6 +17,8 @@ __all__ = (
     "Deleted",
     "ErrorMessage",
     "Health",
+    "HealthDatabase",
+    "HealthStatus",
     "HeroCreate",
     "HeroPublic",
     "HeroUpdate",

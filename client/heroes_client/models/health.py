@@ -6,6 +6,9 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.health_database import HealthDatabase
+from ..models.health_status import HealthStatus
+
 T = TypeVar("T", bound="Health")
 
 
@@ -13,18 +16,18 @@ T = TypeVar("T", bound="Health")
 class Health:
     """
     Attributes:
-        database (str):
-        status (str):
+        database (HealthDatabase):
+        status (HealthStatus):
     """
 
-    database: str
-    status: str
+    database: HealthDatabase
+    status: HealthStatus
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        database = self.database
+        database = self.database.value
 
-        status = self.status
+        status = self.status.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -40,9 +43,9 @@ class Health:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        database = d.pop("database")
+        database = HealthDatabase(d.pop("database"))
 
-        status = d.pop("status")
+        status = HealthStatus(d.pop("status"))
 
         health = cls(
             database=database,

@@ -44,6 +44,16 @@ def _parse_response(
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = ErrorMessage.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorMessage.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 413:
         response_413 = ErrorMessage.from_dict(response.json())
 
@@ -58,6 +68,11 @@ def _parse_response(
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorMessage.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
@@ -83,7 +98,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroCreate,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Create Hero
@@ -114,7 +129,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroCreate,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Create Hero
@@ -140,7 +155,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroCreate,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Create Hero
@@ -169,7 +184,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroCreate,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Create Hero

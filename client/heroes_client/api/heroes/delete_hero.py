@@ -34,6 +34,16 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = ErrorMessage.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorMessage.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = ErrorMessage.from_dict(response.json())
 
@@ -48,6 +58,11 @@ def _parse_response(
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorMessage.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
@@ -74,7 +89,7 @@ def _build_response(
 def sync_detailed(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
     """Delete Hero
 
@@ -105,7 +120,7 @@ def sync_detailed(
 def sync(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Deleted | ErrorMessage | HTTPValidationError | None:
     """Delete Hero
 
@@ -131,7 +146,7 @@ def sync(
 async def asyncio_detailed(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
     """Delete Hero
 
@@ -160,7 +175,7 @@ async def asyncio_detailed(
 async def asyncio(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Deleted | ErrorMessage | HTTPValidationError | None:
     """Delete Hero
 

@@ -34,6 +34,11 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = ErrorMessage.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 404:
         response_404 = ErrorMessage.from_dict(response.json())
 
@@ -48,6 +53,11 @@ def _parse_response(
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorMessage.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())

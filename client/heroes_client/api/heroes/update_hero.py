@@ -48,6 +48,16 @@ def _parse_response(
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = ErrorMessage.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorMessage.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = ErrorMessage.from_dict(response.json())
 
@@ -67,6 +77,11 @@ def _parse_response(
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorMessage.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
@@ -93,7 +108,7 @@ def _build_response(
 def sync_detailed(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroUpdate,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Update Hero
@@ -127,7 +142,7 @@ def sync_detailed(
 def sync(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroUpdate,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Update Hero
@@ -156,7 +171,7 @@ def sync(
 async def asyncio_detailed(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroUpdate,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Update Hero
@@ -188,7 +203,7 @@ async def asyncio_detailed(
 async def asyncio(
     hero_id: int,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: HeroUpdate,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Update Hero

@@ -1,0 +1,105 @@
+"""State that replicas share: a revoked key stops working on every replica within seconds, and
+rate limits kept in Redis hold across replicas (and fail open when Redis goes away).
+
+The Redis tests need a server: HEROES_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0), which
+.ci/run sets; without it they skip with one line saying so.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import bearer, free_port, make_key, start_server, stop_server
+from tests.reliability.tcp_proxy import TcpProxy
+
+REDIS_ENV = "HEROES_TEST_REDIS_URL"
+HERO = {"name": "Deadpond", "secret_name": "Dive Wilson"}
+REFRESH = {"HEROES_KEY_REFRESH_SECONDS": "0.5"}
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis tests skipped: {REDIS_ENV} is not set (see README, Tests)")
+    return url
+
+
+@contextmanager
+def _replicas(
+    database_url: str, count: int, env: dict[str, str], logs: Path
+) -> Iterator[list[str]]:
+    started = [
+        start_server(database_url, env=env, log=logs / f"replica-{n}.log") for n in range(count)
+    ]
+    try:
+        yield [url for _, url in started]
+    finally:
+        for process, _ in started:
+            stop_server(process)
+
+
+def test_a_revoked_key_stops_working_on_every_replica(database_url: str, tmp_path: Path) -> None:
+    key = make_key(database_url, "deploy")
+    with _replicas(database_url, 2, REFRESH, tmp_path) as (first, second):
+        assert httpx.post(f"{first}/heroes/", json=HERO, headers=bearer(key)).status_code == 200
+        assert httpx.post(f"{second}/heroes/", json=HERO, headers=bearer(key)).status_code == 200
+
+        env = {**os.environ, "DATABASE_URL": database_url}
+        revoke = [sys.executable, "-m", "api", "keys", "revoke", "deploy"]
+        subprocess.run(revoke, env=env, check=True, capture_output=True, timeout=60)
+        revoked_at = time.monotonic()
+        for url in (second, first):
+            while httpx.post(f"{url}/heroes/", json=HERO, headers=bearer(key)).status_code != 401:
+                assert time.monotonic() - revoked_at < 5, f"{url} still takes the revoked key"
+                time.sleep(0.1)
+    logs = "".join(p.read_text() for p in tmp_path.glob("replica-*.log"))
+    assert "POST /heroes/" in logs  # the access log was captured...
+    assert key not in logs  # ...and holds no key
+
+
+def test_rate_limits_in_redis_hold_across_replicas(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    key = make_key(database_url)  # a new caller: no count left in Redis by another run
+    env = {**REFRESH, "HEROES_REDIS_URL": redis_url, "HEROES_RATE_LIMIT_WRITES": "10/minute"}
+    with _replicas(database_url, 2, env, tmp_path) as replicas:
+        statuses = [
+            httpx.post(f"{replicas[n % 2]}/heroes/", json=HERO, headers=bearer(key)).status_code
+            for n in range(30)
+        ]
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(429) == 20
+
+
+def test_rate_limits_fail_open_when_redis_goes_away(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    target = make_url(redis_url.replace("redis://", "postgresql://", 1))
+    proxy = TcpProxy((target.host or "127.0.0.1", target.port or 6379), free_port())
+    proxy.start()
+    proxied = f"redis://127.0.0.1:{proxy.port}/{target.database or 0}"
+    key = make_key(database_url)
+    env = {"HEROES_REDIS_URL": proxied, "HEROES_RATE_LIMIT_READS": "2/minute"}
+    log = tmp_path / "replica-0.log"
+    try:
+        with _replicas(database_url, 1, env, tmp_path) as (url,):
+
+            def read() -> int:
+                return httpx.get(f"{url}/heroes/", headers=bearer(key)).status_code
+
+            assert [read(), read(), read()] == [200, 200, 429]
+            proxy.stop()
+            assert [read() for _ in range(5)] == [200] * 5  # served, unlimited
+            assert log.read_text().count("counter store unreachable") == 1
+    finally:
+        proxy.stop()

@@ -1,0 +1,289 @@
+"""Who may write: API keys, protected mode, reads, CORS; and that keys never leak."""
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine
+
+from api.config import Settings
+from api.errors import PROTECTED_MODE
+from api.keys import active_keys, hash_key, revoke_key
+from api.main import create_app
+from tests.conftest import LOOPBACK, all_heroes, bearer, make_key
+
+HERO = {"name": "Deadpond", "secret_name": "Dive Wilson"}
+REMOTE = ("203.0.113.7", 40000)  # TEST-NET-3: an address that is not this machine
+
+
+def _seed(client: TestClient, key: str) -> int:
+    response = client.post("/heroes/", json=HERO, headers=bearer(key))
+    assert response.status_code == 200, response.text
+    hero_id: int = response.json()["id"]
+    return hero_id
+
+
+def _writes(hero_id: int) -> list[tuple[str, str, dict[str, object] | None]]:
+    return [
+        ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+        ("PATCH", f"/heroes/{hero_id}", {"age": 99}),
+        ("DELETE", f"/heroes/{hero_id}", None),
+    ]
+
+
+@pytest.fixture
+def keyed(database_url: str, app: FastAPI) -> Iterator[tuple[TestClient, str, str]]:
+    """A running app whose database holds a valid key and a revoked one."""
+    key = make_key(database_url, "valid")
+    revoked = make_key(database_url, "old")
+    engine = create_engine(database_url)
+    revoke_key(engine, "old")
+    engine.dispose()
+    with TestClient(app, client=REMOTE) as client:
+        yield client, key, revoked
+
+
+@pytest.mark.parametrize(
+    ("case", "authorization", "challenge"),
+    [
+        ("no key", None, "Bearer"),
+        ("malformed", "Bearer", "Bearer"),
+        ("wrong scheme", "Basic dXNlcjpwYXNz", "Bearer"),
+        ("unknown key", "Bearer heroes_not-a-key-anyone-made", 'Bearer error="invalid_token"'),
+        ("revoked key", "REVOKED", 'Bearer error="invalid_token"'),
+        ("huge header", "Bearer " + "x" * 5000, "Bearer"),
+    ],
+)
+def test_a_write_without_a_valid_key_is_401_and_changes_nothing(
+    keyed: tuple[TestClient, str, str],
+    engine: Engine,
+    case: str,
+    authorization: str | None,
+    challenge: str,
+) -> None:
+    client, key, revoked = keyed
+    hero_id = _seed(client, key)
+    before = all_heroes(engine)
+    if authorization == "REVOKED":
+        authorization = f"Bearer {revoked}"
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    for method, path, body in _writes(hero_id):
+        response = client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401, (case, method, response.text)
+        assert response.headers["www-authenticate"] == challenge
+        assert response.headers["content-type"] == "application/json"
+        assert set(response.json()) == {"detail"}
+    assert all_heroes(engine) == before
+
+
+def test_every_write_with_a_valid_key_succeeds(keyed: tuple[TestClient, str, str]) -> None:
+    client, key, _ = keyed
+    hero_id = _seed(client, key)
+    for method, path, body in _writes(hero_id):
+        response = client.request(method, path, json=body, headers=bearer(key))
+        assert response.status_code == 200, (method, response.text)
+
+
+def test_a_key_is_needed_from_loopback_too_once_one_exists(
+    keyed: tuple[TestClient, str, str], app: FastAPI
+) -> None:
+    with TestClient(app, client=LOOPBACK) as local:
+        assert local.post("/heroes/", json=HERO).status_code == 401
+
+
+def test_reads_are_public_but_a_bad_key_is_still_refused(
+    keyed: tuple[TestClient, str, str],
+) -> None:
+    client, key, revoked = keyed
+    hero_id = _seed(client, key)
+    assert client.get(f"/heroes/{hero_id}").status_code == 200
+    assert client.get("/heroes/").status_code == 200
+    assert client.get("/heroes/", headers=bearer(key)).status_code == 200
+    refused = client.get("/heroes/", headers=bearer(revoked))
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_reads_need_a_key_when_the_setting_says_so(database_url: str) -> None:
+    key = make_key(database_url)
+    app = create_app(Settings(DATABASE_URL=database_url, public_reads=False))
+    with TestClient(app, client=REMOTE) as client:
+        assert client.get("/heroes/").status_code == 401
+        assert client.get("/heroes/", headers=bearer(key)).status_code == 200
+        served = client.get("/openapi.json").json()["paths"]["/heroes/"]["get"]
+        assert served["security"] == [{"ApiKey": []}]
+
+
+# --- protected mode: no key exists -----------------------------------------------------------
+
+
+def test_protected_mode_accepts_writes_from_this_machine(app: FastAPI, engine: Engine) -> None:
+    with TestClient(app, client=LOOPBACK) as client:
+        hero = client.post("/heroes/", json=HERO)
+        assert hero.status_code == 200
+        hero_id = hero.json()["id"]
+        assert client.patch(f"/heroes/{hero_id}", json={"age": 3}).status_code == 200
+        assert client.delete(f"/heroes/{hero_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers"),
+    [
+        pytest.param(REMOTE, {}, id="remote-client"),
+        pytest.param(LOOPBACK, {"X-Forwarded-For": "198.51.100.4"}, id="relayed-x-forwarded-for"),
+        pytest.param(LOOPBACK, {"Forwarded": "for=198.51.100.4"}, id="relayed-forwarded"),
+        pytest.param(LOOPBACK, {"X-Real-IP": "198.51.100.4"}, id="relayed-x-real-ip"),
+        pytest.param(LOOPBACK, {"X-Forwarded-For": "127.0.0.1"}, id="relayed-claiming-loopback"),
+    ],
+)
+def test_protected_mode_refuses_writes_from_elsewhere(
+    app: FastAPI, engine: Engine, peer: tuple[str, int], headers: dict[str, str]
+) -> None:
+    with TestClient(app, client=peer) as client:
+        for method, path, body in _writes(1):
+            response = client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 403, (method, response.text)
+            assert response.json() == {"detail": PROTECTED_MODE}
+            assert "heroes-api keys create" in response.json()["detail"]
+        assert client.get("/heroes/", headers=headers).status_code == 200  # reads stay public
+    assert all_heroes(engine) == []
+
+
+def test_start_up_log_says_which_mode_it_is_in(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with TestClient(create_app(Settings(DATABASE_URL=database_url))):
+        pass
+    assert "PROTECTED MODE, no API key exists" in caplog.text
+    caplog.clear()
+    make_key(database_url)
+    with TestClient(create_app(Settings(DATABASE_URL=database_url))):
+        pass
+    assert "access: 1 API key(s); every write needs one" in caplog.text
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def test_keys_never_appear_in_responses_or_logs(
+    keyed: tuple[TestClient, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, key, revoked = keyed
+    hero_id = _seed(client, key)
+    bodies = []
+    for presented in (key, revoked, key + "x"):
+        for method, path, body in [*_writes(hero_id), ("GET", "/heroes/", None)]:
+            response = client.request(method, path, json=body, headers=bearer(presented))
+            bodies.append(response.text + str(response.headers))
+    bodies.append(client.get("/openapi.json").text)
+    for secret in (key, revoked, hash_key(key), hash_key(revoked)):
+        assert not any(secret in text for text in bodies)
+        assert secret not in caplog.text
+
+
+# --- browsers -------------------------------------------------------------------------------
+
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization,content-type",
+}
+
+
+def test_cors_preflight_from_an_allowed_origin_succeeds(database_url: str) -> None:
+    settings = Settings(DATABASE_URL=database_url, cors_origins=["https://app.example"])
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        response = client.options(
+            "/heroes/", headers={"Origin": "https://app.example", **PREFLIGHT}
+        )
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "https://app.example"
+        assert "authorization" in response.headers["access-control-allow-headers"].lower()
+        assert "POST" in response.headers["access-control-allow-methods"]
+        page = client.get("/heroes/", headers={"Origin": "https://app.example"})
+        assert page.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_cors_preflight_from_another_origin_is_refused_in_json(database_url: str) -> None:
+    settings = Settings(DATABASE_URL=database_url, cors_origins=["https://app.example"])
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        response = client.options(
+            "/heroes/", headers={"Origin": "https://evil.example", **PREFLIGHT}
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/json"
+        assert "access-control-allow-origin" not in response.headers
+        assert "Disallowed CORS origin" in response.json()["detail"]
+        page = client.get("/heroes/", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in page.headers
+
+
+def test_without_an_allowlist_no_origin_is_allowed(client: TestClient) -> None:
+    response = client.options("/heroes/", headers={"Origin": "https://app.example", **PREFLIGHT})
+    assert response.status_code == 405
+    assert "access-control-allow-origin" not in response.headers
+
+
+# --- over a real socket, through uvicorn's proxy-header handling ------------------------------
+
+
+def test_protected_mode_over_a_socket_tells_local_from_relayed(live_server: str) -> None:
+    local = httpx.post(f"{live_server}/heroes/", json=HERO)
+    assert local.status_code == 200
+    relayed = httpx.post(
+        f"{live_server}/heroes/", json=HERO, headers={"X-Forwarded-For": "198.51.100.4"}
+    )
+    assert relayed.status_code == 403
+    assert relayed.json() == {"detail": PROTECTED_MODE}
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def _keys(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api", "keys", *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_keys_command_creates_lists_and_revokes(database_url: str, engine: Engine) -> None:
+    created = _keys(database_url, "create", "ci-deploy")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("heroes_")
+    assert len(key) > 40
+    assert active_keys_by_name(engine) == {"ci-deploy": hash_key(key)}
+
+    listed = _keys(database_url, "list")
+    assert listed.returncode == 0
+    assert "ci-deploy" in listed.stdout
+    assert "active" in listed.stdout
+    assert key not in listed.stdout
+    assert hash_key(key) not in listed.stdout
+
+    assert _keys(database_url, "revoke", "ci-deploy").returncode == 0
+    assert active_keys_by_name(engine) == {}
+    assert "revoked" in _keys(database_url, "list").stdout
+
+    again = _keys(database_url, "create", "ci-deploy")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    assert _keys(database_url, "revoke", "nobody").returncode == 1
+    assert _keys(database_url, "create", "bad name!").returncode == 1
+
+
+def active_keys_by_name(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        return {name: key_hash for key_hash, name in active_keys(connection).items()}
