@@ -1,7 +1,7 @@
 """How failures become responses: always JSON, never a traceback, and documented."""
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -84,6 +84,47 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
 }
 
 
+ETAG_HEADER: dict[str, Any] = {
+    "ETag": {
+        "description": 'The hero\'s version, `"<id>.<version>"`: send it back in If-Match to '
+        "change the hero only if nobody else has, or in If-None-Match to skip an unchanged read.",
+        "schema": {"type": "string", "maxLength": 50, "pattern": '^"[0-9]+\\.[0-9]+"$'},
+    }
+}
+PAGE_HEADERS: dict[str, Any] = {
+    "Link": {
+        "description": 'On a full page: `<URL>; rel="next"`, the next page (RFC 8288).',
+        "schema": {"type": "string", "maxLength": 2048, "pattern": '^<[^>]*>; rel="next"$'},
+    },
+    "Content-Range": {
+        "description": "With `Prefer: count=exact`: `first-last/total` (`*/total` after a cursor).",
+        "schema": {"type": "string", "maxLength": 64, "pattern": "^([0-9]+-[0-9]+|\\*)/[0-9]+$"},
+    },
+    "Preference-Applied": {
+        "description": "`count=exact` when the count was made.",
+        "schema": {"type": "string", "enum": ["count=exact"]},
+    },
+}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not modified: the ETag in If-None-Match is current (no body)",
+        "headers": ETAG_HEADER,
+        "content": {},
+    }
+}
+PRECONDITION_FAILED: dict[int | str, dict[str, Any]] = {
+    412: {
+        "model": ErrorMessage,
+        "description": "If-Match named no current version of the hero; nothing was changed",
+    }
+}
+STALE = "The hero has changed since that version (If-Match): read it again, then retry"
+
+
+def precondition_failed() -> NoReturn:
+    raise StarletteHTTPException(412, STALE)
+
+
 # Documented on every /heroes operation: who may call, and how often.
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     **KEY_REJECTED,
@@ -134,6 +175,8 @@ def _allowed_methods(request: Request) -> set[str]:
     for route in request.app.state.api_routes:
         if route.path_regex.match(path):
             methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")  # api/middleware.py answers it
     return methods
 
 

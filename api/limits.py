@@ -11,17 +11,23 @@ AGE_MAX = 2**31 - 1  # the age column is a 32-bit INTEGER on PostgreSQL
 ID_MAX = 2**63 - 1  # ids and offsets are 64-bit on both databases
 PAGE_MAX = 100
 KEY_NAME_MAX_LENGTH = 64
+# If-Match / If-None-Match: a list of ETags ("<id>.<version>", ~30 characters each); a
+# caller naming dozens of versions of one hero has lost track of it.
+CONDITION_MAX_LENGTH = 1024
+PREFER_MAX_LENGTH = 256
 # A key is "heroes_" and 43 URL-safe characters (32 random bytes); anything much longer in an
 # Authorization header is not one of ours and is refused without hashing it.
 AUTHORIZATION_MAX_LENGTH = 256
 
 # PostgreSQL cannot store NUL in text; refusing it on every database keeps the two alike.
-_NO_NUL = r"^[^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+# What an HTTP header value of ours may hold: visible ASCII and spaces.
+VISIBLE_ASCII = r"^[\x20-\x7e]*$"
 
 # A hero without a name (or secret name) is a client's mistake, not data worth storing.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=_NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NO_NUL)]
 SecretName = Annotated[
-    str, StringConstraints(min_length=1, max_length=SECRET_NAME_MAX_LENGTH, pattern=_NO_NUL)
+    str, StringConstraints(min_length=1, max_length=SECRET_NAME_MAX_LENGTH, pattern=NO_NUL)
 ]
 
 

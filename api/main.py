@@ -6,16 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api.auth import SCHEME, KeyRing
+from api import openapi
+from api.auth import KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
-from api.middleware import BodySizeLimitMiddleware, JsonCORSMiddleware
+from api.middleware import BodySizeLimitMiddleware, HeadMiddleware, JsonCORSMiddleware
 from api.migrate import upgrade_to_head
 from api.ratelimit import RateLimiter
 from api.routes import health, heroes
@@ -82,9 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app, routers)
     app.state.settings = settings
-    if not settings.public_reads:
-        _document_private_reads(app)
+    openapi.install(app, private_reads=not settings.public_reads)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             JsonCORSMiddleware,
@@ -121,21 +121,6 @@ def _log_access_policy(settings: Settings, keys: KeyRing, limiter: RateLimiter) 
         startup_log.info("cors: browsers on %s may call", ", ".join(settings.cors_origins))
         if "*" in settings.cors_origins:
             startup_log.warning("cors: HEROES_CORS_ORIGINS has '*': any web page may call")
-
-
-def _document_private_reads(app: FastAPI) -> None:
-    """With HEROES_PUBLIC_READS=false, the served schema says that reads need a key as well.
-    (The committed openapi.json documents the default deployment, where reads are public.)"""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        for item in schema["paths"].values():
-            if "get" in item and "security" in item["get"]:
-                item["get"]["security"] = [{SCHEME: []}]
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -1,5 +1,5 @@
-"""Middleware that answers in JSON like every other error: the request-body size limit, and
-CORS (whose refused preflights Starlette answers in text/plain).
+"""Middleware: HEAD for every GET route; and, answered in JSON like every other error, the
+request-body size limit and CORS (whose refused preflights Starlette answers in text/plain).
 
 Starlette's RequestBodyLimitMiddleware answers 413 in text/plain (and replaces the app's own
 JSON error with it), so the contract's "errors are JSON" needs this small one instead.
@@ -78,3 +78,24 @@ class JsonCORSMiddleware(CORSMiddleware):
                 {"detail": refusal}, status_code=response.status_code, headers=headers
             )
         return response
+
+
+class HeadMiddleware:
+    """HEAD on every GET route (RFC 9110, 9.3.2): the GET's status and headers, without its
+    body. FastAPI routes answer only the methods they name; Starlette's own routes add HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import BigInteger, DateTime, Integer, String
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
 from api.limits import (
@@ -30,13 +30,25 @@ def _not_nullable(schema: dict[str, Any]) -> None:
 
 
 class HeroBase(SQLModel):
-    name: Name = Field(index=True, sa_type=String(NAME_MAX_LENGTH))
-    age: Age | None = Field(default=None, index=True)
+    name: Name = Field(sa_type=String(NAME_MAX_LENGTH))
+    age: Age | None = Field(default=None)
 
 
 class Hero(HeroBase, table=True):
+    __table_args__ = (
+        # Filtered pages are read in id order: with the id in the index, `name = ? AND id > ?
+        # ORDER BY id` is one range scan, wherever in the table the page is.
+        Index("ix_hero_name_id", "name", "id"),
+        Index("ix_hero_age_id", "age", "id"),
+        # SQLite would otherwise hand a deleted hero's id to the next one created, and a caller
+        # holding the old id would read a different hero. (PostgreSQL never reuses ids.)
+        {"sqlite_autoincrement": True},
+    )
+
     id: int | None = Field(default=None, primary_key=True, sa_type=_ID_TYPE)
     secret_name: SecretName = Field(sa_type=String(SECRET_NAME_MAX_LENGTH))
+    # Changes with every write: the hero's ETag, for conditional requests (api/conditional.py).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
 class ApiKey(SQLModel, table=True):

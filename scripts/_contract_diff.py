@@ -183,7 +183,7 @@ class _Differ:
                     "additive",
                     "response-non-success-status-added",
                     at,
-                    "newly documented error status (old callers see it only where the app now answers it)",
+                    "newly documented status (old callers see it only where the app now answers it)",
                 )
         for status in sorted(old.keys() & new.keys()):
             at = f"{where} response {status}"

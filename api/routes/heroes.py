@@ -1,14 +1,37 @@
 """The /heroes routes: the tutorial's wire contract."""
 
 from typing import Annotated, Any, NoReturn
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from sqlalchemy import Connection
 
 from api import crud
 from api.auth import PUBLIC
+from api.conditional import etag, if_match_versions, none_match
+from api.crud import Filters, Outcome
 from api.deps import DatabaseDep, HeroId, JsonBody, Reader, Writer
-from api.errors import BODY_ERRORS, NOT_FOUND, READ_RESPONSES, WRITE_RESPONSES
-from api.limits import ID_MAX, PAGE_MAX
+from api.errors import (
+    BODY_ERRORS,
+    ETAG_HEADER,
+    NOT_FOUND,
+    NOT_MODIFIED,
+    PAGE_HEADERS,
+    PRECONDITION_FAILED,
+    READ_RESPONSES,
+    WRITE_RESPONSES,
+    precondition_failed,
+)
+from api.limits import (
+    AGE_MAX,
+    CONDITION_MAX_LENGTH,
+    ID_MAX,
+    NAME_MAX_LENGTH,
+    NO_NUL,
+    PAGE_MAX,
+    PREFER_MAX_LENGTH,
+    VISIBLE_ASCII,
+)
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
@@ -38,6 +61,38 @@ def _not_found() -> NoReturn:
     raise HTTPException(status_code=404, detail="Hero not found")
 
 
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=CONDITION_MAX_LENGTH,
+        pattern=VISIBLE_ASCII,
+        description="Change the hero only if its ETag is one of these (strong comparison) or `*`; "
+        "otherwise 412 and nothing changes.",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        max_length=CONDITION_MAX_LENGTH,
+        pattern=VISIBLE_ASCII,
+        description="304 (no body) if the hero's ETag is one of these (weak comparison) or `*`.",
+    ),
+]
+Prefer = Annotated[
+    str | None,
+    Header(
+        max_length=PREFER_MAX_LENGTH,
+        pattern=VISIBLE_ASCII,
+        description="`count=exact`: also count every hero matching the filters, in Content-Range.",
+    ),
+]
+
+
+def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
+    response.headers["ETag"] = etag(hero)
+    return hero
+
+
 # The routes are `async def` and hand their database work to Database.run: one thread hop per
 # request instead of one per dependency, and response validation stays off the thread pool.
 
@@ -45,24 +100,30 @@ def _not_found() -> NoReturn:
 @router.post(
     "/",
     response_model=HeroPublic,
-    responses=_merge(WRITE_RESPONSES, {200: {"links": _CREATED_LINKS}}, BODY_ERRORS),
+    responses=_merge(
+        WRITE_RESPONSES, {200: {"links": _CREATED_LINKS, "headers": ETAG_HEADER}}, BODY_ERRORS
+    ),
     dependencies=[Writer, JsonBody],
 )
-async def create_hero(hero: HeroCreate, db: DatabaseDep) -> Any:
+async def create_hero(hero: HeroCreate, db: DatabaseDep, response: Response) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
-    return await db.write(lambda connection: crud.create_hero(connection, values))
+    return _with_etag(
+        response, await db.write(lambda connection: crud.create_hero(connection, values))
+    )
 
 
 @router.get(
     "/",
     response_model=HeroPage,
-    responses=READ_RESPONSES,
+    responses=_merge(READ_RESPONSES, {200: {"headers": PAGE_HEADERS}}),
     dependencies=[Reader],
     openapi_extra=PUBLIC,
 )
 async def read_heroes(
     db: DatabaseDep,
+    request: Request,
+    response: Response,
     offset: Annotated[int, Query(ge=0, le=ID_MAX, description="Rows to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")] = PAGE_MAX,
     after_id: Annotated[
@@ -75,47 +136,111 @@ async def read_heroes(
             "skipped row).",
         ),
     ] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=NAME_MAX_LENGTH,
+            pattern=NO_NUL,
+            description="Only heroes with exactly this name.",
+        ),
+    ] = None,
+    min_age: Annotated[
+        int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at least this old.")
+    ] = None,
+    max_age: Annotated[
+        int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at most this old.")
+    ] = None,
+    prefer: Prefer = None,
 ) -> Any:
-    """List heroes in id order, a page at a time."""
-    return await db.read(lambda connection: crud.list_heroes(connection, offset, limit, after_id))
+    """List heroes in id order, a page at a time, optionally filtered by name and age.
+
+    A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
+    With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes."""
+    filters = Filters(name=name, min_age=min_age, max_age=max_age)
+    counted = prefer is not None and "count=exact" in prefer.replace(" ", "").split(",")
+
+    def page(connection: Connection) -> tuple[list[crud.HeroRow], int | None]:
+        rows = crud.list_heroes(connection, offset, limit, after_id, filters)
+        return rows, crud.count_heroes(connection, filters) if counted else None
+
+    rows, total = await db.read(page)
+    if len(rows) == limit:
+        kept = {"limit": limit, "name": name, "min_age": min_age, "max_age": max_age}
+        query = urlencode(
+            {"after_id": rows[-1]["id"], **{k: v for k, v in kept.items() if v is not None}}
+        )
+        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    if total is not None:
+        # As PostgREST does: the rows' positions among all matches (unknown past a cursor).
+        shown = f"{offset}-{offset + len(rows) - 1}" if rows and after_id is None else "*"
+        response.headers["Content-Range"] = f"{shown}/{total}"
+        response.headers["Preference-Applied"] = "count=exact"
+    return rows
 
 
 @router.get(
     "/{hero_id}",
     response_model=HeroPublic,
-    responses=_merge(READ_RESPONSES, NOT_FOUND),
+    responses=_merge(READ_RESPONSES, NOT_FOUND, NOT_MODIFIED, {200: {"headers": ETAG_HEADER}}),
     dependencies=[Reader],
     openapi_extra=PUBLIC,
 )
-async def read_hero(hero_id: HeroId, db: DatabaseDep) -> Any:
-    """Read one hero."""
-    return await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
+async def read_hero(
+    hero_id: HeroId, db: DatabaseDep, response: Response, if_none_match: IfNoneMatch = None
+) -> Any:
+    """Read one hero. With `If-None-Match` naming its current ETag: 304, no body."""
+    hero = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
+    if none_match(if_none_match, etag(hero)):
+        return Response(status_code=304, headers={"ETag": etag(hero)})
+    return _with_etag(response, hero)
 
 
 @router.patch(
     "/{hero_id}",
     response_model=HeroPublic,
-    responses=_merge(WRITE_RESPONSES, NOT_FOUND, BODY_ERRORS),
+    responses=_merge(
+        WRITE_RESPONSES,
+        NOT_FOUND,
+        BODY_ERRORS,
+        PRECONDITION_FAILED,
+        {200: {"headers": ETAG_HEADER}},
+    ),
     dependencies=[Writer, JsonBody],
 )
-async def update_hero(hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep) -> Any:
-    """Change only the fields present in the body; `age: null` clears the age."""
+async def update_hero(
+    hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep, response: Response, if_match: IfMatch = None
+) -> Any:
+    """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    only if the hero is still the version the caller read (else 412, nothing changes)."""
     values = hero.model_dump(exclude_unset=True, exclude={"id"})
+    versions = if_match_versions(if_match, hero_id)
     if not values:
         # Nothing to change: a read, without taking the write lock or a write transaction.
-        return await read_hero(hero_id, db)
-    updated = await db.write(lambda connection: crud.update_hero(connection, hero_id, values))
-    return updated or _not_found()
+        found = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
+        if versions is not None and found["version"] not in versions:
+            precondition_failed()
+        return _with_etag(response, found)
+    updated = await db.write(
+        lambda connection: crud.update_hero(connection, hero_id, values, versions)
+    )
+    if updated is Outcome.STALE:
+        precondition_failed()
+    return _with_etag(response, updated or _not_found())
 
 
 @router.delete(
     "/{hero_id}",
     response_model=Deleted,
-    responses=_merge(WRITE_RESPONSES, NOT_FOUND),
+    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),
     dependencies=[Writer],
 )
-async def delete_hero(hero_id: HeroId, db: DatabaseDep) -> Deleted:
-    """Delete a hero."""
-    if not await db.write(lambda connection: crud.delete_hero(connection, hero_id)):
+async def delete_hero(hero_id: HeroId, db: DatabaseDep, if_match: IfMatch = None) -> Deleted:
+    """Delete a hero. With `If-Match`, only if it is still the version the caller read."""
+    versions = if_match_versions(if_match, hero_id)
+    deleted = await db.write(lambda connection: crud.delete_hero(connection, hero_id, versions))
+    if deleted is Outcome.STALE:
+        precondition_failed()
+    if not deleted:
         _not_found()
     return Deleted()

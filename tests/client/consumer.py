@@ -43,6 +43,23 @@ def run_sync(client: AuthenticatedClient) -> int:
     assert isinstance(page, list)
     assert created.id in [hero.id for hero in page]
 
+    # Every hero named Deadpond, page by page (the client follows the server's next links).
+    assert created.id in [
+        hero.id for hero in read_heroes.sync_all(client=client, name="Deadpond", limit=1)
+    ]
+
+    # No lost update: a write with the ETag read, then one with the same (now stale) ETag.
+    tag = read_hero.sync_detailed(created.id, client=client).headers["etag"]
+    fresh = update_hero.sync_detailed(
+        created.id, client=client, body=HeroUpdate(age=31), if_match=tag
+    )
+    assert fresh.status_code == 200
+    stale = update_hero.sync_detailed(
+        created.id, client=client, body=HeroUpdate(age=32), if_match=tag
+    )
+    assert stale.status_code == 412
+    assert isinstance(stale.parsed, ErrorMessage)
+
     # A page size no version will ever accept: this scenario is replayed against later versions
     # (scripts/compat), which may widen the page cap but not make a negative size valid.
     refused = read_heroes.sync_detailed(client=client, limit=-1)

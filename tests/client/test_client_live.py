@@ -137,3 +137,31 @@ def test_authenticated_client_writes_a_plain_one_reads_and_a_wrong_key_is_a_type
         assert refused.status_code == 401
         assert isinstance(refused.parsed, ErrorMessage)
         assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_every_matching_hero_page_by_page(api: AuthenticatedClient) -> None:
+    made = [make(api, name="abc"[n % 3], age=n) for n in range(11)]
+    expected = [
+        hero for hero in made if hero.name == "b" and isinstance(hero.age, int) and hero.age >= 2
+    ]
+    assert list(read_heroes.sync_all(client=api, name="b", min_age=2, limit=2)) == expected
+    assert list(read_heroes.sync_all(client=api, limit=3)) == made
+
+    async def collect() -> list[HeroPublic]:
+        return [hero async for hero in read_heroes.asyncio_all(client=api, max_age=4, limit=2)]
+
+    assert asyncio.run(collect()) == made[:5]
+
+
+def test_conditional_update_through_the_client(api: AuthenticatedClient) -> None:
+    hero = make(api, age=1)
+    read = read_hero.sync_detailed(hero.id, client=api)
+    tag = read.headers["etag"]
+    assert read_hero.sync_detailed(hero.id, client=api, if_none_match=tag).status_code == 304
+    first = update_hero.sync_detailed(hero.id, client=api, body=HeroUpdate(age=2), if_match=tag)
+    assert first.status_code == 200
+    stale = update_hero.sync_detailed(hero.id, client=api, body=HeroUpdate(age=3), if_match=tag)
+    assert stale.status_code == 412
+    assert isinstance(stale.parsed, ErrorMessage)
+    gone = delete_hero.sync_detailed(hero.id, client=api, if_match=first.headers["etag"])
+    assert gone.status_code == 200

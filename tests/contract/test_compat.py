@@ -46,7 +46,8 @@ NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_
 DELETE_REMOVED = Plant(
     "api/routes/heroes.py",
     '@router.delete(\n    "/{hero_id}",\n    response_model=Deleted,\n'
-    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND),\n    dependencies=[Writer],\n)\n",
+    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),\n"
+    "    dependencies=[Writer],\n)\n",
     "",
 )
 AGE_RENAMED = Plant(
@@ -67,9 +68,9 @@ ID_NARROWED = Plant(
 
 NEW_QUERY_PARAMETER = Plant(
     "api/routes/heroes.py",
-    "async def read_heroes(\n    db: DatabaseDep,\n",
-    "async def read_heroes(\n    db: DatabaseDep,\n"
-    "    nickname: Annotated[str | None, Query(max_length=100)] = None,\n",
+    "    prefer: Prefer = None,\n) -> Any:",
+    "    prefer: Prefer = None,\n"
+    "    nickname: Annotated[str | None, Query(max_length=100)] = None,\n) -> Any:",
 )
 NEW_RESPONSE_PROPERTY = Plant(
     "api/models.py",

@@ -169,16 +169,19 @@ def test_every_status_is_documented(client: TestClient) -> None:
     assert documented == {
         ("/heroes/", "post"): writes | body_routes,
         ("/heroes/", "get"): common,
-        ("/heroes/{hero_id}", "get"): common | {"404"},
-        ("/heroes/{hero_id}", "patch"): writes | {"404"} | body_routes,
-        ("/heroes/{hero_id}", "delete"): writes | {"404"},
+        ("/heroes/", "head"): common,
+        ("/heroes/{hero_id}", "get"): common | {"304", "404"},
+        ("/heroes/{hero_id}", "head"): common | {"304", "404"},
+        ("/heroes/{hero_id}", "patch"): writes | {"404", "412"} | body_routes,
+        ("/heroes/{hero_id}", "delete"): writes | {"404", "412"},
         ("/health", "get"): {"200", "413", "503"},
+        ("/health", "head"): {"200", "413", "503"},
     }
 
 
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/heroes/", {"GET", "POST"}), ("/heroes/1", {"GET", "PATCH", "DELETE"})],
+    [("/heroes/", {"GET", "HEAD", "POST"}), ("/heroes/1", {"GET", "HEAD", "PATCH", "DELETE"})],
 )
 def test_405_allow_header_lists_every_method(
     client: TestClient, path: str, allowed: set[str]

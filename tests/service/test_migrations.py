@@ -4,14 +4,16 @@ import os
 import subprocess
 import sys
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from api.config import Settings
 from api.main import create_app
+from api.migrate import alembic_config
 from tests.conftest import LOOPBACK
 
 
@@ -50,3 +52,27 @@ def test_migrate_command_creates_the_schema(tmp_path: str) -> None:
         "api_key",
         "hero",
     ]
+
+
+def test_upgrade_from_0001_keeps_every_hero_and_gives_it_a_version(database_url: str) -> None:
+    engine = create_engine(database_url)
+    config = alembic_config(engine)
+    command.downgrade(config, "0001")
+    with engine.begin() as connection:
+        for name in ("a", "b", "c"):
+            connection.execute(
+                text("INSERT INTO hero (name, age, secret_name) VALUES (:n, 3, 's')"), {"n": name}
+            )
+        before = connection.execute(text("SELECT id, name FROM hero ORDER BY id")).all()
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        rows = connection.execute(text("SELECT id, name, version FROM hero ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(i, name, 1) for i, name in before]
+        last = before[-1][0]
+        connection.execute(text("DELETE FROM hero WHERE id = :i"), {"i": last})
+    engine.dispose()
+    # The next hero gets an id past every id the table ever held, on both databases.
+    with TestClient(create_app(Settings(DATABASE_URL=database_url)), client=LOOPBACK) as client:
+        created = client.post("/heroes/", json={"name": "new", "secret_name": "s"})
+        assert created.json()["id"] > last
+        assert created.headers["etag"] == f'"{created.json()["id"]}.1"'

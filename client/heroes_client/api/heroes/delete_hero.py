@@ -9,12 +9,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.deleted import Deleted
 from ...models.error_message import ErrorMessage
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     hero_id: int,
+    *,
+    if_match: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["if-match"] = if_match
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
@@ -23,6 +28,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -48,6 +54,11 @@ def _parse_response(
         response_404 = ErrorMessage.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 412:
+        response_412 = ErrorMessage.from_dict(response.json())
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = ErrorMessage.from_dict(response.json())
@@ -90,13 +101,16 @@ def sync_detailed(
     hero_id: int,
     *,
     client: AuthenticatedClient,
+    if_match: None | str | Unset = UNSET,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
     """Delete Hero
 
-     Delete a hero.
+     Delete a hero. With `If-Match`, only if it is still the version the caller read.
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,6 +122,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         hero_id=hero_id,
+        if_match=if_match,
     )
 
     response = client.get_httpx_client().request(
@@ -121,13 +136,16 @@ def sync(
     hero_id: int,
     *,
     client: AuthenticatedClient,
+    if_match: None | str | Unset = UNSET,
 ) -> Deleted | ErrorMessage | HTTPValidationError | None:
     """Delete Hero
 
-     Delete a hero.
+     Delete a hero. With `If-Match`, only if it is still the version the caller read.
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,6 +158,7 @@ def sync(
     return sync_detailed(
         hero_id=hero_id,
         client=client,
+        if_match=if_match,
     ).parsed
 
 
@@ -147,13 +166,16 @@ async def asyncio_detailed(
     hero_id: int,
     *,
     client: AuthenticatedClient,
+    if_match: None | str | Unset = UNSET,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
     """Delete Hero
 
-     Delete a hero.
+     Delete a hero. With `If-Match`, only if it is still the version the caller read.
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,6 +187,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         hero_id=hero_id,
+        if_match=if_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -176,13 +199,16 @@ async def asyncio(
     hero_id: int,
     *,
     client: AuthenticatedClient,
+    if_match: None | str | Unset = UNSET,
 ) -> Deleted | ErrorMessage | HTTPValidationError | None:
     """Delete Hero
 
-     Delete a hero.
+     Delete a hero. With `If-Match`, only if it is still the version the caller read.
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,5 +222,6 @@ async def asyncio(
         await asyncio_detailed(
             hero_id=hero_id,
             client=client,
+            if_match=if_match,
         )
     ).parsed

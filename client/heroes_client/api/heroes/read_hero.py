@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -9,12 +9,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     hero_id: int,
+    *,
+    if_none_match: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_none_match, Unset):
+        headers["if-none-match"] = if_none_match
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -23,16 +28,21 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
     if response.status_code == 200:
         response_200 = HeroPublic.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 401:
         response_401 = ErrorMessage.from_dict(response.json())
@@ -72,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,24 +95,28 @@ def sync_detailed(
     hero_id: int,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+    if_none_match: None | str | Unset = UNSET,
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
     """Read Hero
 
-     Read one hero.
+     Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
 
     Args:
         hero_id (int): The hero's id.
+        if_none_match (None | str | Unset): 304 (no body) if the hero's ETag is one of these (weak
+            comparison) or `*`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]
     """
 
     kwargs = _get_kwargs(
         hero_id=hero_id,
+        if_none_match=if_none_match,
     )
 
     response = client.get_httpx_client().request(
@@ -116,25 +130,29 @@ def sync(
     hero_id: int,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+    if_none_match: None | str | Unset = UNSET,
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Read Hero
 
-     Read one hero.
+     Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
 
     Args:
         hero_id (int): The hero's id.
+        if_none_match (None | str | Unset): 304 (no body) if the hero's ETag is one of these (weak
+            comparison) or `*`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        Any | ErrorMessage | HTTPValidationError | HeroPublic
     """
 
     return sync_detailed(
         hero_id=hero_id,
         client=client,
+        if_none_match=if_none_match,
     ).parsed
 
 
@@ -142,24 +160,28 @@ async def asyncio_detailed(
     hero_id: int,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+    if_none_match: None | str | Unset = UNSET,
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
     """Read Hero
 
-     Read one hero.
+     Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
 
     Args:
         hero_id (int): The hero's id.
+        if_none_match (None | str | Unset): 304 (no body) if the hero's ETag is one of these (weak
+            comparison) or `*`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]
     """
 
     kwargs = _get_kwargs(
         hero_id=hero_id,
+        if_none_match=if_none_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -171,25 +193,29 @@ async def asyncio(
     hero_id: int,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+    if_none_match: None | str | Unset = UNSET,
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Read Hero
 
-     Read one hero.
+     Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
 
     Args:
         hero_id (int): The hero's id.
+        if_none_match (None | str | Unset): 304 (no body) if the hero's ETag is one of these (weak
+            comparison) or `*`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        Any | ErrorMessage | HTTPValidationError | HeroPublic
     """
 
     return (
         await asyncio_detailed(
             hero_id=hero_id,
             client=client,
+            if_none_match=if_none_match,
         )
     ).parsed

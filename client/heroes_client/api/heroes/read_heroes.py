@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +17,14 @@ def _get_kwargs(
     offset: int | Unset = 0,
     limit: int | Unset = 100,
     after_id: int | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(prefer, Unset):
+        headers["prefer"] = prefer
 
     params: dict[str, Any] = {}
 
@@ -31,6 +39,27 @@ def _get_kwargs(
         json_after_id = after_id
     params["after_id"] = json_after_id
 
+    json_name: None | str | Unset
+    if isinstance(name, Unset):
+        json_name = UNSET
+    else:
+        json_name = name
+    params["name"] = json_name
+
+    json_min_age: int | None | Unset
+    if isinstance(min_age, Unset):
+        json_min_age = UNSET
+    else:
+        json_min_age = min_age
+    params["min_age"] = json_min_age
+
+    json_max_age: int | None | Unset
+    if isinstance(max_age, Unset):
+        json_max_age = UNSET
+    else:
+        json_max_age = max_age
+    params["max_age"] = json_max_age
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -39,6 +68,7 @@ def _get_kwargs(
         "params": params,
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -103,10 +133,17 @@ def sync_detailed(
     offset: int | Unset = 0,
     limit: int | Unset = 100,
     after_id: int | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
     """Read Heroes
 
-     List heroes in id order, a page at a time.
+     List heroes in id order, a page at a time, optionally filtered by name and age.
+
+    A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
+    With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
 
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
@@ -114,6 +151,11 @@ def sync_detailed(
         after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
+        name (None | str | Unset): Only heroes with exactly this name.
+        min_age (int | None | Unset): Only heroes at least this old.
+        max_age (int | None | Unset): Only heroes at most this old.
+        prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
+            Content-Range.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,6 +169,10 @@ def sync_detailed(
         offset=offset,
         limit=limit,
         after_id=after_id,
+        name=name,
+        min_age=min_age,
+        max_age=max_age,
+        prefer=prefer,
     )
 
     response = client.get_httpx_client().request(
@@ -142,10 +188,17 @@ def sync(
     offset: int | Unset = 0,
     limit: int | Unset = 100,
     after_id: int | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
     """Read Heroes
 
-     List heroes in id order, a page at a time.
+     List heroes in id order, a page at a time, optionally filtered by name and age.
+
+    A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
+    With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
 
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
@@ -153,6 +206,11 @@ def sync(
         after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
+        name (None | str | Unset): Only heroes with exactly this name.
+        min_age (int | None | Unset): Only heroes at least this old.
+        max_age (int | None | Unset): Only heroes at most this old.
+        prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
+            Content-Range.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,6 +225,10 @@ def sync(
         offset=offset,
         limit=limit,
         after_id=after_id,
+        name=name,
+        min_age=min_age,
+        max_age=max_age,
+        prefer=prefer,
     ).parsed
 
 
@@ -176,10 +238,17 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     limit: int | Unset = 100,
     after_id: int | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
     """Read Heroes
 
-     List heroes in id order, a page at a time.
+     List heroes in id order, a page at a time, optionally filtered by name and age.
+
+    A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
+    With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
 
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
@@ -187,6 +256,11 @@ async def asyncio_detailed(
         after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
+        name (None | str | Unset): Only heroes with exactly this name.
+        min_age (int | None | Unset): Only heroes at least this old.
+        max_age (int | None | Unset): Only heroes at most this old.
+        prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
+            Content-Range.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,6 +274,10 @@ async def asyncio_detailed(
         offset=offset,
         limit=limit,
         after_id=after_id,
+        name=name,
+        min_age=min_age,
+        max_age=max_age,
+        prefer=prefer,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -213,10 +291,17 @@ async def asyncio(
     offset: int | Unset = 0,
     limit: int | Unset = 100,
     after_id: int | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
     """Read Heroes
 
-     List heroes in id order, a page at a time.
+     List heroes in id order, a page at a time, optionally filtered by name and age.
+
+    A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
+    With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
 
     Args:
         offset (int | Unset): Rows to skip. Default: 0.
@@ -224,6 +309,11 @@ async def asyncio(
         after_id (int | None | Unset): Cursor: only heroes with a larger id. Pass the last id of
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
+        name (None | str | Unset): Only heroes with exactly this name.
+        min_age (int | None | Unset): Only heroes at least this old.
+        max_age (int | None | Unset): Only heroes at most this old.
+        prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
+            Content-Range.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,5 +329,70 @@ async def asyncio(
             offset=offset,
             limit=limit,
             after_id=after_id,
+            name=name,
+            min_age=min_age,
+            max_age=max_age,
+            prefer=prefer,
         )
     ).parsed
+
+
+def _next_after_id(response: Response[Any]) -> int | None:
+    """The last hero's id when the server says there is a next page (`Link: <…>; rel="next"`)."""
+    if 'rel="next"' not in response.headers.get("link", "") or not isinstance(response.parsed, list):
+        return None
+    return response.parsed[-1].id if response.parsed else None
+
+
+def _page(response: Response[Any]) -> list[HeroPublic]:
+    if response.status_code != 200 or not isinstance(response.parsed, list):
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    return response.parsed
+
+
+def sync_all(
+    *,
+    client: AuthenticatedClient | Client,
+    limit: int | Unset = 100,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+) -> Iterator[HeroPublic]:
+    """Every hero matching the filters, in id order, fetched a page at a time by following the
+    server's next-page links (`after_id`), so that a deep table costs the same per page.
+
+    Raises:
+        errors.UnexpectedStatus: a page was not a 200.
+    """
+    after_id: int | Unset = UNSET
+    while True:
+        response = sync_detailed(
+            client=client, limit=limit, after_id=after_id, name=name, min_age=min_age, max_age=max_age
+        )
+        yield from _page(response)
+        following = _next_after_id(response)
+        if following is None:
+            return
+        after_id = following
+
+
+async def asyncio_all(
+    *,
+    client: AuthenticatedClient | Client,
+    limit: int | Unset = 100,
+    name: None | str | Unset = UNSET,
+    min_age: int | None | Unset = UNSET,
+    max_age: int | None | Unset = UNSET,
+) -> AsyncIterator[HeroPublic]:
+    """`sync_all`, for asyncio: `async for hero in read_heroes.asyncio_all(client=client)`."""
+    after_id: int | Unset = UNSET
+    while True:
+        response = await asyncio_detailed(
+            client=client, limit=limit, after_id=after_id, name=name, min_age=min_age, max_age=max_age
+        )
+        for hero in _page(response):
+            yield hero
+        following = _next_after_id(response)
+        if following is None:
+            return
+        after_id = following

@@ -10,15 +10,18 @@ from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.hero_update import HeroUpdate
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     hero_id: int,
     *,
     body: HeroUpdate,
+    if_match: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["if-match"] = if_match
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -62,6 +65,11 @@ def _parse_response(
         response_404 = ErrorMessage.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 412:
+        response_412 = ErrorMessage.from_dict(response.json())
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = ErrorMessage.from_dict(response.json())
@@ -110,13 +118,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroUpdate,
+    if_match: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age.
+     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -130,6 +142,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         hero_id=hero_id,
         body=body,
+        if_match=if_match,
     )
 
     response = client.get_httpx_client().request(
@@ -144,13 +157,17 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: HeroUpdate,
+    if_match: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age.
+     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -165,6 +182,7 @@ def sync(
         hero_id=hero_id,
         client=client,
         body=body,
+        if_match=if_match,
     ).parsed
 
 
@@ -173,13 +191,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroUpdate,
+    if_match: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age.
+     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -193,6 +215,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         hero_id=hero_id,
         body=body,
+        if_match=if_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -205,13 +228,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: HeroUpdate,
+    if_match: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age.
+     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
         hero_id (int): The hero's id.
+        if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
+            comparison) or `*`; otherwise 412 and nothing changes.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -227,5 +254,6 @@ async def asyncio(
             hero_id=hero_id,
             client=client,
             body=body,
+            if_match=if_match,
         )
     ).parsed

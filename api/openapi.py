@@ -1,0 +1,42 @@
+"""What the served schema says beyond what FastAPI writes from the routes: the HEAD operations
+(answered by api/middleware.py) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.auth import SCHEME
+
+
+def _head(get: dict[str, Any]) -> dict[str, Any]:
+    """The GET operation as HEAD: same parameters, statuses and headers, no bodies."""
+    head = copy.deepcopy(get)
+    head["operationId"] = f"{get['operationId']}_head"
+    head["summary"] = f"{get.get('summary', '')} (headers only)".strip()
+    head["description"] = "The GET's status and headers, without its body."
+    head.pop("requestBody", None)
+    for response in head["responses"].values():
+        response.pop("content", None)
+        response.pop("links", None)
+    return head
+
+
+def install(app: FastAPI, private_reads: bool) -> None:
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for item in schema["paths"].values():
+            if "get" not in item:
+                continue
+            if private_reads and "security" in item["get"]:
+                item["get"]["security"] = [{SCHEME: []}]
+            item["head"] = _head(item["get"])
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
