@@ -20,8 +20,13 @@ DATABASE_UNAVAILABLE = "Database unavailable, try again shortly"
 OVERLOADED = "Service overloaded, try again shortly"
 
 
-def _error(status_code: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status_code: {"model": ErrorMessage, "description": description}}
+def _error(
+    status_code: int, description: str, headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    entry: dict[str, Any] = {"model": ErrorMessage, "description": description}
+    if headers:
+        entry["headers"] = headers
+    return {status_code: entry}
 
 
 # Statuses every route can answer with, besides its own.
@@ -53,35 +58,27 @@ _WWW_AUTHENTICATE = {
         "schema": {"type": "string", "enum": ["Bearer", 'Bearer error="invalid_token"']},
     }
 }
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": ErrorMessage,
-        "description": "Missing, malformed, unknown or revoked API key; nothing was changed",
-        "headers": _WWW_AUTHENTICATE,
-    }
-}
-KEY_REJECTED: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": ErrorMessage,
-        "description": "An Authorization header was sent, and its key is malformed, unknown or "
-        "revoked (or reads need a key: HEROES_PUBLIC_READS=false)",
-        "headers": _WWW_AUTHENTICATE,
-    }
-}
-FORBIDDEN: dict[int | str, dict[str, Any]] = {
-    403: {
-        "model": ErrorMessage,
-        "description": "Protected mode: no API key exists yet, and the client is not on the "
-        "server's own machine; the body says how to create a key",
-    }
-}
-RATE_LIMITED: dict[int | str, dict[str, Any]] = {
-    429: {
-        "model": ErrorMessage,
-        "description": "Too many requests from this caller; nothing was done",
-        "headers": {"Retry-After": _RETRY_AFTER, **RATE_LIMIT_HEADERS},
-    }
-}
+UNAUTHORIZED = _error(
+    401,
+    "Missing, malformed, unknown or revoked API key; nothing was changed",
+    _WWW_AUTHENTICATE,
+)
+KEY_REJECTED = _error(
+    401,
+    "An Authorization header was sent, and its key is malformed, unknown or revoked (or reads "
+    "need a key: HEROES_PUBLIC_READS=false)",
+    _WWW_AUTHENTICATE,
+)
+FORBIDDEN = _error(
+    403,
+    "Protected mode: no API key exists yet, and the client is not on the server's own machine; "
+    "the body says how to create a key",
+)
+RATE_LIMITED = _error(
+    429,
+    "Too many requests from this caller; nothing was done",
+    {"Retry-After": _RETRY_AFTER, **RATE_LIMIT_HEADERS},
+)
 
 
 ETAG_HEADER: dict[str, Any] = {
@@ -112,12 +109,9 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
         "content": {},
     }
 }
-PRECONDITION_FAILED: dict[int | str, dict[str, Any]] = {
-    412: {
-        "model": ErrorMessage,
-        "description": "If-Match named no current version of the hero; nothing was changed",
-    }
-}
+PRECONDITION_FAILED = _error(
+    412, "If-Match named no current version of the hero; nothing was changed"
+)
 STALE = "The hero has changed since that version (If-Match): read it again, then retry"
 
 
