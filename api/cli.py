@@ -1,34 +1,195 @@
-"""The `heroes-api` command: serve (the default), migrate, or manage API keys."""
+"""The `heroes-api` command: serve (the default), migrate, or manage API keys.
+
+A mistake in the configuration or an unreachable database ends it with one line on stderr
+(the password of a URL hidden) and a non-zero status; tracebacks are for bugs.
+"""
 
 import argparse
+import logging
 import os
 import sys
-from typing import Any
+from importlib.metadata import version
 
-import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from api.config import get_settings
+from api.config import Settings, get_settings
 from api.db import create_db_engine
 from api.keys import KeyNameError, create_key, list_keys, revoke_key
+from api.logs import configure
 from api.migrate import upgrade_to_head
-from api.workers import serve_workers
+from api.serve import PortInUse, ServeOptions, check_port_free, serve
+
+log = logging.getLogger("uvicorn.error")
+
+EPILOG = """\
+commands:
+  serve                    run the service (the default)
+  migrate                  bring the database's schema up to date, and say from which revision
+  keys create NAME         make an API key (printed once, as the last line) for writes
+  keys list                list the keys: name, created, active or revoked
+  keys revoke NAME         revoke a key; every replica refuses it within seconds
+
+environment (the settings; README.md lists them all):
+  DATABASE_URL             sqlite:///heroes.db (default), or postgresql+psycopg://user:pw@host/db
+  HEROES_MIGRATE_ON_STARTUP  true: serve and keys migrate the database first
+  HEROES_LOG_FORMAT        text (default) or json
+  HEROES_ACCESS_LOG        true: one log line per request
+  HEROES_METRICS           true: Prometheus metrics at /metrics
+  HEROES_PUBLIC_READS      true: GETs need no key (writes always do, once a key exists)
+  HEROES_RATE_LIMIT_READS, HEROES_RATE_LIMIT_WRITES, HEROES_REDIS_URL   rate limits
+  HEROES_FORWARDED_ALLOW_IPS  127.0.0.1: proxies whose X-Forwarded-For is believed
+
+exit status: 0 after a clean stop (SIGTERM or SIGINT: requests in flight are finished first);
+1 for a configuration, database or port error (one line on stderr); 2 for a usage error;
+3 when the service failed to start.
+"""
 
 
-def migrate() -> None:
-    engine = create_db_engine(get_settings())
+class CliError(Exception):
+    """A mistake of configuration or environment: reported in one line, without a traceback."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "keys":
+        if args.action is None or (args.action != "list") != (args.name is not None):
+            parser.error("usage: heroes-api keys create NAME | keys list | keys revoke NAME")
+    elif args.action or args.name:
+        parser.error(f"unexpected arguments after {args.command!r}")
     try:
-        upgrade_to_head(engine)
+        settings = _settings()
+        configure(settings.log_format, args.log_level)
+        if args.command == "keys":
+            _keys(settings, args.action, args.name)
+        elif args.command == "migrate":
+            _migrate(settings)
+        else:
+            sys.exit(_serve(settings, args))
+    except CliError as error:
+        sys.exit(f"heroes-api: {error}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heroes-api",
+        description=f"Run the Heroes API {version('heroes-api')}, or manage its database.",
+        epilog=EPILOG,
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["serve", "migrate", "keys"],
+        default="serve",
+        help="what to do (below)",
+    )
+    parser.add_argument(
+        "action", nargs="?", choices=["create", "list", "revoke"], help="keys: what to do"
+    )
+    parser.add_argument("name", nargs="?", help="keys create/revoke: the key's name")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe log lines shown (request lines are info)",
+    )
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="no line per request (HEROES_ACCESS_LOG)"
+    )
+    parser.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may take to finish",
+    )
+    return parser
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # "(default: None)" and "(default: False)" say nothing.
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise CliError(_settings_problem(error)) from None
+
+
+def _settings_problem(error: ValidationError) -> str:
+    problems = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        variable = "DATABASE_URL" if field == "database_url" else f"HEROES_{field.upper()}"
+        shown = "" if field.endswith("url") else f"={problem['input']!r}"
+        problems.append(f"{variable}{shown}: {problem['msg']}")
+    return "invalid setting: " + "; ".join(problems)
+
+
+def _shown_url(settings: Settings) -> str:
+    try:
+        return make_url(settings.database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(DATABASE_URL, not shown)"
+
+
+def _database_problem(settings: Settings, error: SQLAlchemyError) -> CliError:
+    # The driver's first line says what went wrong; the rest is SQL and pointers to docs.
+    cause = getattr(error, "orig", None) or error
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return CliError(f"cannot use the database {_shown_url(settings)}: {reason}")
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        make_url(settings.database_url)
+    except ArgumentError:
+        raise CliError(
+            "DATABASE_URL is not a database URL: write it as sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:5432/database"
+        ) from None
+    try:
+        return create_db_engine(settings)
+    except (SQLAlchemyError, ImportError) as error:
+        # ImportError: a dialect whose driver isn't installed (postgresql:// means psycopg2).
+        raise CliError(f"DATABASE_URL {_shown_url(settings)}: {error}") from None
+
+
+def _migrate(settings: Settings) -> None:
+    engine = _engine(settings)
+    try:
+        before, after = upgrade_to_head(engine)
+    except SQLAlchemyError as error:
+        raise _database_problem(settings, error) from None
     finally:
         engine.dispose()
+    where = _shown_url(settings)
+    if before == after:
+        log.info("migrate: %s is up to date, at revision %s (head)", where, after)
+    else:
+        log.info(
+            "migrate: %s from revision %s to %s (head)", where, before or "none (empty)", after
+        )
 
 
-def keys(action: str, name: str | None) -> None:
+def _keys(settings: Settings, action: str, name: str | None) -> None:
     """`heroes-api keys create NAME | list | revoke NAME`, on the database of DATABASE_URL."""
-    settings = get_settings()
-    engine = create_db_engine(settings)
+    if settings.migrate_on_startup:
+        _migrate(settings)
+    engine = _engine(settings)
     try:
-        if settings.migrate_on_startup:
-            upgrade_to_head(engine)
         if action == "list":
             rows = list_keys(engine)
             for row in rows:
@@ -47,61 +208,39 @@ def keys(action: str, name: str | None) -> None:
             revoke_key(engine, name)
             print(f"revoked API key {name!r}: every replica refuses it within a few seconds")
     except KeyNameError as error:
-        sys.exit(f"heroes-api keys {action}: {error}")
+        raise CliError(f"keys {action}: {error}") from None
+    except SQLAlchemyError as error:
+        raise _database_problem(settings, error) from None
     finally:
         engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="heroes-api", description="Run the Heroes API.")
-    parser.add_argument("command", nargs="?", choices=["serve", "migrate", "keys"], default="serve")
-    parser.add_argument(
-        "action", nargs="?", choices=["create", "list", "revoke"], help="keys: what to do"
-    )
-    parser.add_argument("name", nargs="?", help="keys create/revoke: the key's name")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
-    parser.add_argument("--no-access-log", action="store_true", help="don't log each request")
-    args = parser.parse_args(argv)
-
-    if args.command == "keys":
-        if args.action is None or (args.action != "list") != (args.name is not None):
-            parser.error("usage: heroes-api keys create NAME | keys list | keys revoke NAME")
-        keys(args.action, args.name)
-        return
-    if args.action or args.name:
-        parser.error(f"unexpected arguments after {args.command!r}")
-    if args.command == "migrate":
-        migrate()
-        return
-    settings = get_settings()
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.forwarded_allow_ips.strip() == "*":
-        print(
-            "heroes-api: HEROES_FORWARDED_ALLOW_IPS=*: any peer's X-Forwarded-For is believed, "
-            "so any client can claim any address (use it only behind a proxy that sets it)",
-            file=sys.stderr,
+        log.warning(
+            "HEROES_FORWARDED_ALLOW_IPS=*: any peer's X-Forwarded-For is believed, so any client "
+            "can claim any address (use it only behind a proxy that sets it)"
         )
+    try:
+        check_port_free(args.host, args.port)  # before migrating: a busy port fails at once
+    except PortInUse as error:
+        raise CliError(str(error)) from None
+    if args.no_access_log:
+        os.environ["HEROES_ACCESS_LOG"] = "false"  # read by the workers' settings
     if settings.migrate_on_startup:
         # Migrate once here, so that workers starting together don't race to do it.
-        migrate()
+        _migrate(settings)
         os.environ["HEROES_MIGRATE_ON_STARTUP"] = "false"
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "log_level": args.log_level,
-        "access_log": not args.no_access_log,
-        "server_header": False,
-        # The client address that protected mode and rate limits see comes from X-Forwarded-For
-        # only when the peer is one of these proxies.
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
-    }
-    if args.workers > 1 and not args.reload:
-        serve_workers(uvicorn.Config("api.main:app", workers=args.workers, **options))
-        return
-    uvicorn.run("api.main:app", reload=args.reload, **options)
+    get_settings.cache_clear()  # a single worker runs in this process: it reads them afresh
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        log_level=args.log_level,
+        graceful_timeout=args.graceful_timeout,
+    )
+    try:
+        return serve(settings, options)
+    except PortInUse as error:
+        raise CliError(str(error)) from None

@@ -1,6 +1,7 @@
 """Every setting the service reads, in one place, from the environment."""
 
 from functools import lru_cache
+from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, field_validator
@@ -41,6 +42,17 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1, description="Larger request bodies get 413 before being read."
+    )
+
+    # Operating it: metrics (api/metrics.py) and the log (api/logs.py, api/observability.py).
+    metrics: bool = Field(
+        default=True, description="Serve Prometheus metrics at /metrics and count every request."
+    )
+    access_log: bool = Field(
+        default=True, description="One log line per request (id, route, status, duration)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as one JSON object each."
     )
 
     # Access control (api/auth.py). Writes always need a key once one exists.

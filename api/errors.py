@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import Overloaded
-from api.models import ErrorMessage
+from api.models import ErrorMessage, ServerError
 
 logger = logging.getLogger("api")
 
@@ -33,6 +33,12 @@ def _error(
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_error(413, "Request body too large (see the `HEROES_MAX_BODY_BYTES` setting)"),
     **_error(503, "The database is unavailable or the service is overloaded; retry later"),
+    # Never by design (bad input is a 4xx): if it happens, the body's request id finds the
+    # traceback in the log (api/observability.py).
+    500: {
+        "model": ServerError,
+        "description": "The service failed unexpectedly; its log has the request id",
+    },
 }
 NOT_FOUND = _error(404, "Hero not found")
 

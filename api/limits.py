@@ -48,3 +48,11 @@ _LENIENCY = BeforeValidator(_integral_float_to_int)
 IgnoredId = Annotated[int, Strict(), _LENIENCY]
 ERROR_DETAIL_MAX_LENGTH = 500  # the service's own error messages; none is near it
 Age = Annotated[int, Strict(), Ge(0), Le(AGE_MAX), _LENIENCY]
+# X-Request-ID: an incoming one is kept if it is this long at most and of these characters
+# (enough for UUIDs and trace ids; nothing that could break a log line); else one is made.
+REQUEST_ID_MAX_LENGTH = 128
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:+/=-]{1,128}$"
+RequestId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=REQUEST_ID_MAX_LENGTH, pattern=REQUEST_ID_PATTERN),
+]

@@ -10,15 +10,17 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import openapi
+from api import metrics, openapi
 from api.auth import KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
+from api.logs import RequestLines
 from api.middleware import BodySizeLimitMiddleware, HeadMiddleware, JsonCORSMiddleware
 from api.migrate import upgrade_to_head
+from api.observability import ObserveRequests
 from api.ratelimit import RateLimiter
-from api.routes import health, heroes
+from api.routes import docs, health, heroes
 
 # uvicorn's own logger: the start-up lines land beside "Application startup complete".
 startup_log = logging.getLogger("uvicorn.error")
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings)
+        if settings.metrics:
+            metrics.watch_pool(engine)
         if settings.migrate_on_startup:
             upgrade_to_head(engine)
         app.state.db = Database(engine, settings)
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresher.cancel()
             gc.unfreeze()
             app.state.db.close()
+            metrics.worker_stopped()
 
     app = FastAPI(
         title="Heroes API",
@@ -67,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION.strip(),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # api/routes/docs.py serves them without a CDN.
+        docs_url=None,
+        redoc_url=None,
         contact={"name": "Heroes API maintainers"},
         license_info={"name": "MIT", "identifier": "MIT"},
         openapi_tags=[
@@ -81,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, routers)
+    docs.install(app)
+    if settings.metrics:
+        app.include_router(metrics.router)
     app.state.settings = settings
     openapi.install(app, private_reads=not settings.public_reads)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -99,6 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             max_age=600,
         )
+    # Outermost: it sees every answer, the other middlewares' refusals included.
+    app.add_middleware(
+        ObserveRequests,
+        metrics=metrics.RequestMetrics() if settings.metrics else None,
+        lines=RequestLines(settings.log_format) if settings.access_log else None,
+    )
     return app
 
 

@@ -98,4 +98,10 @@ class HeadMiddleware:
             elif not message.get("more_body", False):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        # A copy: uvicorn holds the original, and answers a HEAD by what its scope says.
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, headers_only)
+        finally:
+            if "route" in as_get:  # for the request's log line and metrics
+                scope["route"] = as_get["route"]

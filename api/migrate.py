@@ -2,6 +2,7 @@
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 
@@ -13,5 +14,14 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade_to_head(engine: Engine) -> None:
+def current_revision(engine: Engine) -> str | None:
+    """The database's revision; None for a database Alembic has not touched."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_to_head(engine: Engine) -> tuple[str | None, str | None]:
+    """Apply what is pending; return the revisions before and after."""
+    before = current_revision(engine)
     command.upgrade(alembic_config(engine), "head")
+    return before, current_revision(engine)

@@ -17,6 +17,7 @@ from api.limits import (
     Age,
     IgnoredId,
     Name,
+    RequestId,
     SecretName,
 )
 
@@ -115,3 +116,10 @@ class Deleted(SQLModel):
 
 class ErrorMessage(SQLModel):
     detail: str = Field(max_length=ERROR_DETAIL_MAX_LENGTH)
+
+
+class ServerError(SQLModel):
+    """A failure of the service itself: quote the request id when reporting it."""
+
+    detail: str = Field(max_length=ERROR_DETAIL_MAX_LENGTH)
+    request_id: RequestId

@@ -1,5 +1,6 @@
 """What the served schema says beyond what FastAPI writes from the routes: the HEAD operations
-(answered by api/middleware.py) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
+(answered by api/middleware.py), the X-Request-ID header of every response
+(api/observability.py) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
 
 import copy
 from collections.abc import Callable
@@ -8,6 +9,21 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.auth import SCHEME
+from api.limits import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
+
+REQUEST_ID = {
+    "description": "The request's id: the caller's X-Request-ID if it was sane (up to "
+    f"{REQUEST_ID_MAX_LENGTH} letters, digits and `._:+/=-`), else a new one. The service's log "
+    "line for the request carries it.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": REQUEST_ID_MAX_LENGTH,
+        "pattern": REQUEST_ID_PATTERN,
+    },
+}
+
+_REQUEST_ID_REF = {"$ref": "#/components/headers/X-Request-ID"}
 
 
 def _head(get: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +46,11 @@ def install(app: FastAPI, private_reads: bool) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
+        schema["components"]["headers"] = {"X-Request-ID": REQUEST_ID}
         for item in schema["paths"].values():
+            for operation in item.values():
+                for response in operation["responses"].values():
+                    response.setdefault("headers", {})["X-Request-ID"] = _REQUEST_ID_REF
             if "get" not in item:
                 continue
             if private_reads and "security" in item["get"]:

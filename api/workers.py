@@ -11,6 +11,7 @@ import socket
 from typing import Any
 
 from uvicorn import Config
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 
@@ -36,5 +37,8 @@ class ReusePortMultiprocess(Multiprocess):
         pass
 
 
-def serve_workers(config: Config) -> None:
-    ReusePortMultiprocess(config, sockets=[]).run()
+def serve_workers(config: Config) -> bool:
+    """Run until stopped; True if a worker failed to start (uvicorn then stops them all)."""
+    supervisor = ReusePortMultiprocess(config, sockets=[])
+    supervisor.run()
+    return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -184,27 +185,26 @@ def start_server(
     database_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers; its logs
-    (access log included) go to `log` when given (a pipe nobody reads would fill and stall it)."""
+    (a line per request included) go to `log`, or to a temporary file."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    sink = log.open("ab") if log else None
-    try:
+    if log is None:
+        # Somewhere to read after a failure; never a pipe: one nobody reads fills up and stalls it.
+        handle, name = tempfile.mkstemp(prefix="heroes-server-", suffix=".log")
+        os.close(handle)
+        log = Path(name)
+    with log.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "api", "--port", str(port), *args],
             env=env,
-            stdout=sink or subprocess.DEVNULL,
-            stderr=sink or subprocess.PIPE,
+            stdout=sink,
+            stderr=sink,
         )
-    finally:
-        if sink:
-            sink.close()
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            stderr = log.read_text() if log else stderr
-            raise RuntimeError(f"server exited early:\n{stderr}")
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
         try:
             if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
                 return process, base_url
@@ -225,8 +225,8 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def live_server(database_url: str) -> Iterator[str]:
-    process, base_url = start_server(database_url)
+def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    process, base_url = start_server(database_url, log=tmp_path / "server.log")
     try:
         yield base_url
     finally:

@@ -5,7 +5,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -142,7 +142,7 @@ def crowd(client: TestClient) -> list[dict[str, Any]]:
 def test_filters_combine_with_each_other_and_with_paging(
     client: TestClient, crowd: list[dict[str, Any]]
 ) -> None:
-    def ids(**params: object) -> list[object]:
+    def ids(**params: int | str) -> list[object]:
         response = client.get("/heroes/", params=params)
         assert response.status_code == 200, response.text
         return [hero["id"] for hero in response.json()]

@@ -10,6 +10,7 @@ from .hero_create import HeroCreate
 from .hero_public import HeroPublic
 from .hero_update import HeroUpdate
 from .http_validation_error import HTTPValidationError
+from .server_error import ServerError
 from .validation_error import ValidationError
 
 __all__ = (
@@ -23,5 +24,6 @@ __all__ = (
     "HeroPublic",
     "HeroUpdate",
     "HTTPValidationError",
+    "ServerError",
     "ValidationError",
 )

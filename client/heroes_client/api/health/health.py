@@ -7,6 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_message import ErrorMessage
 from ...models.health import Health
+from ...models.server_error import ServerError
 from ...types import Response
 
 
@@ -20,7 +21,9 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ErrorMessage | Health | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorMessage | Health | ServerError | None:
     if response.status_code == 200:
         response_200 = Health.from_dict(response.json())
 
@@ -30,6 +33,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_413 = ErrorMessage.from_dict(response.json())
 
         return response_413
+
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
 
     if response.status_code == 503:
         response_503 = Health.from_dict(response.json())
@@ -44,7 +52,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorMessage | Health]:
+) -> Response[ErrorMessage | Health | ServerError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -56,7 +64,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorMessage | Health]:
+) -> Response[ErrorMessage | Health | ServerError]:
     """Health
 
      Report whether the database answers a trivial query.
@@ -66,7 +74,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | Health]
+        Response[ErrorMessage | Health | ServerError]
     """
 
     kwargs = _get_kwargs()
@@ -81,7 +89,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorMessage | Health | None:
+) -> ErrorMessage | Health | ServerError | None:
     """Health
 
      Report whether the database answers a trivial query.
@@ -91,7 +99,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | Health
+        ErrorMessage | Health | ServerError
     """
 
     return sync_detailed(
@@ -102,7 +110,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorMessage | Health]:
+) -> Response[ErrorMessage | Health | ServerError]:
     """Health
 
      Report whether the database answers a trivial query.
@@ -112,7 +120,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | Health]
+        Response[ErrorMessage | Health | ServerError]
     """
 
     kwargs = _get_kwargs()
@@ -125,7 +133,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorMessage | Health | None:
+) -> ErrorMessage | Health | ServerError | None:
     """Health
 
      Report whether the database answers a trivial query.
@@ -135,7 +143,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | Health
+        ErrorMessage | Health | ServerError
     """
 
     return (

@@ -9,6 +9,7 @@ from ...models.error_message import ErrorMessage
 from ...models.hero_create import HeroCreate
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
+from ...models.server_error import ServerError
 from ...types import Response
 
 
@@ -33,7 +34,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     if response.status_code == 200:
         response_200 = HeroPublic.from_dict(response.json())
 
@@ -74,6 +75,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
 
@@ -87,7 +93,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +106,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
@@ -113,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
@@ -144,7 +150,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return sync_detailed(
@@ -157,7 +163,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
@@ -170,7 +176,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -186,7 +192,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
@@ -199,7 +205,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return (

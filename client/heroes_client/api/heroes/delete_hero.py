@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.deleted import Deleted
 from ...models.error_message import ErrorMessage
 from ...models.http_validation_error import HTTPValidationError
+from ...models.server_error import ServerError
 from ...types import UNSET, Response, Unset
 
 
@@ -34,7 +35,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Deleted | ErrorMessage | HTTPValidationError | None:
+) -> Deleted | ErrorMessage | HTTPValidationError | ServerError | None:
     if response.status_code == 200:
         response_200 = Deleted.from_dict(response.json())
 
@@ -75,6 +76,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
 
@@ -88,7 +94,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+) -> Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -102,7 +108,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
-) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+) -> Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]:
     """Delete Hero
 
      Delete a hero. With `If-Match`, only if it is still the version the caller read.
@@ -117,7 +123,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Deleted | ErrorMessage | HTTPValidationError]
+        Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +143,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
-) -> Deleted | ErrorMessage | HTTPValidationError | None:
+) -> Deleted | ErrorMessage | HTTPValidationError | ServerError | None:
     """Delete Hero
 
      Delete a hero. With `If-Match`, only if it is still the version the caller read.
@@ -152,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Deleted | ErrorMessage | HTTPValidationError
+        Deleted | ErrorMessage | HTTPValidationError | ServerError
     """
 
     return sync_detailed(
@@ -167,7 +173,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
-) -> Response[Deleted | ErrorMessage | HTTPValidationError]:
+) -> Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]:
     """Delete Hero
 
      Delete a hero. With `If-Match`, only if it is still the version the caller read.
@@ -182,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Deleted | ErrorMessage | HTTPValidationError]
+        Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +206,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
-) -> Deleted | ErrorMessage | HTTPValidationError | None:
+) -> Deleted | ErrorMessage | HTTPValidationError | ServerError | None:
     """Delete Hero
 
      Delete a hero. With `If-Match`, only if it is still the version the caller read.
@@ -215,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Deleted | ErrorMessage | HTTPValidationError
+        Deleted | ErrorMessage | HTTPValidationError | ServerError
     """
 
     return (

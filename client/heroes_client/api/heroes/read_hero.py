@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
+from ...models.server_error import ServerError
 from ...types import UNSET, Response, Unset
 
 
@@ -34,7 +35,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     if response.status_code == 200:
         response_200 = HeroPublic.from_dict(response.json())
 
@@ -69,6 +70,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
 
@@ -82,7 +88,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -96,7 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     if_none_match: None | str | Unset = UNSET,
-) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Read Hero
 
      Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
@@ -111,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     if_none_match: None | str | Unset = UNSET,
-) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Read Hero
 
      Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
@@ -146,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorMessage | HTTPValidationError | HeroPublic
+        Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return sync_detailed(
@@ -161,7 +167,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     if_none_match: None | str | Unset = UNSET,
-) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Read Hero
 
      Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
@@ -176,7 +182,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -194,7 +200,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     if_none_match: None | str | Unset = UNSET,
-) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Read Hero
 
      Read one hero. With `If-None-Match` naming its current ETag: 304, no body.
@@ -209,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorMessage | HTTPValidationError | HeroPublic
+        Any | ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return (

@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
+from ...models.server_error import ServerError
 from ...types import UNSET, Response, Unset
 
 
@@ -74,7 +75,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
+) -> ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -105,6 +106,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
 
@@ -118,7 +124,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
+) -> Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -137,7 +143,7 @@ def sync_detailed(
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
-) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
+) -> Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]:
     """Read Heroes
 
      List heroes in id order, a page at a time, optionally filtered by name and age.
@@ -162,7 +168,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]
+        Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]
     """
 
     kwargs = _get_kwargs(
@@ -192,7 +198,7 @@ def sync(
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
-) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
+) -> ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic] | None:
     """Read Heroes
 
      List heroes in id order, a page at a time, optionally filtered by name and age.
@@ -217,7 +223,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | list[HeroPublic]
+        ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]
     """
 
     return sync_detailed(
@@ -242,7 +248,7 @@ async def asyncio_detailed(
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
-) -> Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]:
+) -> Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]:
     """Read Heroes
 
      List heroes in id order, a page at a time, optionally filtered by name and age.
@@ -267,7 +273,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | list[HeroPublic]]
+        Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]
     """
 
     kwargs = _get_kwargs(
@@ -295,7 +301,7 @@ async def asyncio(
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
-) -> ErrorMessage | HTTPValidationError | list[HeroPublic] | None:
+) -> ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic] | None:
     """Read Heroes
 
      List heroes in id order, a page at a time, optionally filtered by name and age.
@@ -320,7 +326,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | list[HeroPublic]
+        ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]
     """
 
     return (

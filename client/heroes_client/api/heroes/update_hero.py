@@ -10,6 +10,7 @@ from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.hero_update import HeroUpdate
 from ...models.http_validation_error import HTTPValidationError
+from ...models.server_error import ServerError
 from ...types import UNSET, Response, Unset
 
 
@@ -40,7 +41,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     if response.status_code == 200:
         response_200 = HeroPublic.from_dict(response.json())
 
@@ -91,6 +92,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ServerError.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorMessage.from_dict(response.json())
 
@@ -104,7 +110,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -119,7 +125,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
      Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
@@ -136,7 +142,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -158,7 +164,7 @@ def sync(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
      Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
@@ -175,7 +181,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return sync_detailed(
@@ -192,7 +198,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
-) -> Response[ErrorMessage | HTTPValidationError | HeroPublic]:
+) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
      Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
@@ -209,7 +215,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorMessage | HTTPValidationError | HeroPublic]
+        Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]
     """
 
     kwargs = _get_kwargs(
@@ -229,7 +235,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
-) -> ErrorMessage | HTTPValidationError | HeroPublic | None:
+) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
      Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
@@ -246,7 +252,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorMessage | HTTPValidationError | HeroPublic
+        ErrorMessage | HTTPValidationError | HeroPublic | ServerError
     """
 
     return (

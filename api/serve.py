@@ -1,0 +1,135 @@
+"""Start the server and stop it: one worker or several, the same way.
+
+- A port already served fails at once. Our workers' sockets have SO_REUSEPORT, which would let a
+  second instance bind beside the first and take half its connections without a word; a plain
+  bind (which any listener on the port refuses) is tried first.
+- Several workers share a metrics directory, so one scrape shows them all (api/metrics.py).
+- SIGTERM or SIGINT: stop accepting, let the requests in flight finish (up to the graceful
+  timeout), then exit with status 0, with one worker or several. (uvicorn alone re-raises the
+  signal with one worker, so it ends "killed by SIGTERM", and exits 0 with several.)
+"""
+
+import glob
+import logging
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+from api.config import Settings
+from api.logs import log_config
+from api.metrics import MULTIPROCESS_DIR
+from api.workers import serve_workers
+
+log = logging.getLogger("uvicorn.error")
+
+
+class PortInUse(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    workers: int
+    reload: bool
+    log_level: str
+    graceful_timeout: float
+
+
+def check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR only forgives connections of a stopped server still in TIME_WAIT: a
+        # listening socket on the port still refuses the bind.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortInUse(
+                f"{host}:{port} is already in use ({error.strerror}): another heroes-api, or "
+                "another server, is listening there; stop it or choose another --port"
+            ) from None
+
+
+def base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serve(settings: Settings, options: ServeOptions) -> int:
+    """Run until stopped; return the exit status."""
+    check_port_free(options.host, options.port)
+    config: dict[str, Any] = {
+        "host": options.host,
+        "port": options.port,
+        "log_level": options.log_level,
+        "log_config": log_config(settings.log_format, options.log_level),
+        # api/observability.py writes one line per request instead (with its id and route).
+        "access_log": False,
+        "server_header": False,
+        # The client address that protected mode and rate limits see comes from X-Forwarded-For
+        # only when the peer is one of these proxies.
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "timeout_graceful_shutdown": options.graceful_timeout,
+    }
+    url = base_url(options.host, options.port)
+    workers = f"{options.workers} workers" if options.workers > 1 else "1 worker"
+    log.info("Heroes API on %s (docs: %s/docs), %s", url, url, workers)
+    if options.workers > 1 and not options.reload:
+        return _serve_workers(
+            settings, uvicorn.Config("api.main:app", workers=options.workers, **config)
+        )
+    if options.reload:
+        uvicorn.run("api.main:app", reload=True, **config)
+        return 0
+    return _serve_one(uvicorn.Config("api.main:app", **config))
+
+
+def _serve_one(config: uvicorn.Config) -> int:
+    server = uvicorn.Server(config)
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        # Until uvicorn installs its own handlers, and again when it re-raises the signal
+        # after its graceful shutdown: asking it to stop replaces dying by the signal.
+        server.should_exit = True
+
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, stop)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
+    directory, made = _metrics_directory(settings)
+    try:
+        failed = serve_workers(config)
+    finally:
+        if made and directory:
+            shutil.rmtree(directory, ignore_errors=True)
+    return STARTUP_FAILURE if failed else 0
+
+
+def _metrics_directory(settings: Settings) -> tuple[str | None, bool]:
+    """The directory the workers' metrics share: the operator's, emptied, or a new one."""
+    if not settings.metrics:
+        return None, False
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory:
+        # prometheus-client's rule: files of an earlier run would be added to this one's.
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.remove(stale)
+        return directory, False
+    directory = tempfile.mkdtemp(prefix="heroes-metrics-")
+    # Inherited by the worker processes, which read it when they import prometheus-client.
+    os.environ[MULTIPROCESS_DIR] = directory
+    return directory, True

@@ -1,0 +1,137 @@
+"""`heroes-api` as an operator meets it: errors in one line, a busy port refused at once,
+migrate saying what it did, help that documents, and the URL printed once."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import POSTGRES_ENV, free_port, start_server, stop_server
+
+
+def heroes_api(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *expected: str) -> str:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("heroes-api: ")
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(("first", "second"), [(2, 2), (1, 2), (2, 1), (1, 1)])
+def test_a_second_instance_on_a_busy_port_fails_at_once(
+    tmp_path: Path, first: int, second: int
+) -> None:
+    process, base = start_server(
+        f"sqlite:///{tmp_path / 'first.db'}", "--workers", str(first), log=tmp_path / "first.log"
+    )
+    try:
+        port = base.rsplit(":", 1)[1]
+        started = time.monotonic()
+        result = heroes_api(
+            "--port",
+            port,
+            "--workers",
+            str(second),
+            env={"DATABASE_URL": f"sqlite:///{tmp_path / 'second.db'}"},
+        )
+        assert time.monotonic() - started < 15
+        assert_one_line_error(result, f"127.0.0.1:{port} is already in use")
+        # It changed nothing: not even its own database was made, and the first still serves.
+        assert not (tmp_path / "second.db").exists()
+        assert httpx.get(f"{base}/health").status_code == 200
+    finally:
+        stop_server(process)
+
+
+def test_a_setting_that_is_not_valid_is_one_line() -> None:
+    result = heroes_api(env={"HEROES_DB_POOL_SIZE": "abc"})
+    assert_one_line_error(result, "HEROES_DB_POOL_SIZE='abc'", "integer")
+
+
+def test_a_url_that_is_not_a_url_is_one_line() -> None:
+    result = heroes_api("migrate", env={"DATABASE_URL": "heroes.db"})
+    assert_one_line_error(result, "DATABASE_URL is not a database URL")
+
+
+def test_an_unreachable_database_is_one_line_with_the_password_hidden() -> None:
+    url = f"postgresql+psycopg://heroes:s3cr3t-pw@127.0.0.1:{free_port()}/heroes"
+    line = assert_one_line_error(
+        heroes_api(env={"DATABASE_URL": url}), "cannot use the database", "Connection refused"
+    )
+    assert "s3cr3t-pw" not in line
+    assert "heroes:***@127.0.0.1" in line
+
+
+def test_a_database_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-directory' / 'heroes.db'}"
+    assert_one_line_error(heroes_api(env={"DATABASE_URL": url}), "unable to open database file")
+
+
+def test_a_postgresql_database_that_does_not_exist_is_one_line() -> None:
+    admin = os.environ.get(POSTGRES_ENV)
+    if not admin:
+        pytest.skip(f"PostgreSQL half skipped: {POSTGRES_ENV} is not set")
+    url = admin.rsplit("/", 1)[0] + "/no_such_database_here"
+    assert_one_line_error(
+        heroes_api("migrate", env={"DATABASE_URL": url}),
+        'database "no_such_database_here" does not exist',
+    )
+
+
+def test_migrate_says_from_which_revision_to_which(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'heroes.db'}"}
+    first = heroes_api("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "from revision none (empty) to 0003 (head)" in first.stderr
+    again = heroes_api("migrate", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "is up to date, at revision 0003 (head)" in again.stderr
+
+
+def test_help_shows_defaults_commands_and_environment() -> None:
+    result = heroes_api("--help")
+    assert result.returncode == 0
+    for text in (
+        "(default: 8000)",
+        "(default: 127.0.0.1)",
+        "(default: 1)",
+        "migrate ",
+        "keys create NAME",
+        "DATABASE_URL",
+        "HEROES_LOG_FORMAT",
+        "exit status",
+    ):
+        assert text in result.stdout, text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_start_up_prints_the_url_and_the_docs_url_once(tmp_path: Path, workers: int) -> None:
+    log = tmp_path / "server.log"
+    process, base = start_server(
+        f"sqlite:///{tmp_path / 'h.db'}", "--workers", str(workers), log=log
+    )
+    try:
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        stop_server(process)
+    text = log.read_text()
+    lines = [line for line in text.splitlines() if base in line]
+    assert len(lines) == 1, text
+    assert f"on {base} (docs: {base}/docs)" in lines[0]
