@@ -65,7 +65,11 @@ def create_db_engine(settings: Settings) -> Engine:
         # pre_ping lets the service recover by itself after the database restarts; the connect
         # timeout turns an unreachable server into a prompt 503 rather than a hung request.
         pool_pre_ping=True,
-        connect_args={"connect_timeout": max(1, round(settings.db_pool_timeout))},
+        connect_args={
+            "connect_timeout": max(1, round(settings.db_pool_timeout)),
+            # None: never prepare (psycopg's default prepares a statement on its 5th run).
+            **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
+        },
         **pool_args,
     )
 

@@ -1,0 +1,54 @@
+"""Behind PgBouncer in transaction pooling mode: the mode that lets many replicas share few
+PostgreSQL connections, where each transaction may land on a different server connection.
+
+psycopg 3 prepares a statement once it has run a few times on a connection; under transaction
+pooling the next transaction's EXECUTE then meets a server connection that never saw it
+("prepared statement "_pg3_0" does not exist"). PgBouncer 1.18 (Debian 12's) cannot track them.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import free_port, require_tool, start_server, stop_server
+from tests.reliability.pgbouncer import PgBouncer
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+HERO = {"name": "Pooled", "secret_name": "Many Hands"}
+
+
+def test_every_route_works_through_pgbouncer_in_transaction_mode(
+    database_url: str, tmp_path: Path
+) -> None:
+    require_tool("pgbouncer", "The PgBouncer test")
+    url = make_url(database_url)
+    # Fewer server connections than the service's pool: transactions hop between them.
+    with PgBouncer(url.host or "127.0.0.1", url.port or 5432, free_port(), pool_size=3) as bouncer:
+        through = url.set(host="127.0.0.1", port=bouncer.port).render_as_string(hide_password=False)
+        log = tmp_path / "server.log"
+        process, base = start_server(through, log=log)
+        try:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                ids = [client.post("/heroes/", json=HERO).json()["id"] for _ in range(8)]
+
+                def round_trip(n: int) -> list[int]:
+                    hero = ids[n % len(ids)]
+                    return [
+                        client.post("/heroes/", json=HERO).status_code,
+                        client.patch(f"/heroes/{hero}", json={"age": n}).status_code,
+                        client.get(f"/heroes/{hero}").status_code,
+                        client.get("/heroes/", params={"name": "Pooled", "limit": 5}).status_code,
+                    ]
+
+                with ThreadPoolExecutor(16) as pool:
+                    statuses = [s for answer in pool.map(round_trip, range(200)) for s in answer]
+                deleted = [client.delete(f"/heroes/{hero}").status_code for hero in ids]
+        finally:
+            stop_server(process)
+    assert statuses == [200] * 800, {s: statuses.count(s) for s in set(statuses)}
+    assert deleted == [200] * 8
+    assert "prepared statement" not in log.read_text()
