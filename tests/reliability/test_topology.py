@@ -1,0 +1,110 @@
+"""The service deployed as the README says, on loopback ports (scripts/topology): nginx balancing
+two replicas, PgBouncer in transaction mode in front of PostgreSQL, Redis. Reduced drills; the
+full ones are `scripts/stress topology`.
+
+Needs nginx, pgbouncer and redis-server (Debian's packages) and PostgreSQL; without them these
+tests skip with one line (.ci/run installs and sets what they need).
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import POSTGRES_ENV, ROOT, bearer, require_tool
+from tests.contract.conftest import CONFIG_PATH, KEY_ENV, SCHEMA_PATH
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from _drills import (
+    KILL_EXPLAINED,
+    PGBOUNCER_EXPLAINED,
+    kill_a_replica,
+    make_key,
+    restart_pgbouncer,
+)
+from _topology import DEPLOY, Topology, fill
+
+pytestmark = pytest.mark.xdist_group("topology")
+HERO = {"name": "Deployed", "secret_name": "Behind Nginx"}
+
+
+@pytest.fixture
+def topology() -> Iterator[Topology]:
+    for tool in ("nginx", "pgbouncer", "redis-server"):
+        require_tool(tool, "The topology drills")
+    admin = os.environ.get(POSTGRES_ENV)
+    if not admin:
+        pytest.skip(f"topology drills skipped: {POSTGRES_ENV} is not set")
+    with Topology(admin) as running:
+        yield running
+
+
+def test_the_replicas_see_the_client_behind_nginx(topology: Topology) -> None:
+    # Protected mode (no key yet): a write from this machine straight to a replica is local,
+    # the same write through nginx is relayed (X-Forwarded-For), so it is refused.
+    direct = f"http://127.0.0.1:{topology.replica_ports[0]}"
+    assert httpx.post(f"{direct}/heroes/", json=HERO).status_code == 200
+    assert httpx.post(f"{topology.url}/heroes/", json=HERO).status_code == 403
+    key = make_key(topology)
+    through = httpx.post(f"{topology.url}/heroes/", json=HERO, headers=bearer(key))
+    assert through.status_code == 200
+    # nginx passes the caller's request id through.
+    traced = httpx.get(f"{topology.url}/heroes/1", headers={"X-Request-ID": "drill-7"})
+    assert traced.headers["x-request-id"] == "drill-7"
+
+
+def test_the_contract_holds_through_nginx_and_pgbouncer(topology: Topology) -> None:
+    key = make_key(topology)
+    command = [
+        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_PATH)),
+        *("run", str(SCHEMA_PATH), "--url", topology.url),
+        *("--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"),
+        *("--max-examples", "10", "--include-path-regex", "^/heroes", "--workers", "1"),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env={**os.environ, KEY_ENV: key}
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
+    assert "prepared statement" not in topology.log("replica-1") + topology.log("replica-2")
+
+
+def test_a_replica_killed_under_writers_loses_no_acknowledged_write(topology: Topology) -> None:
+    report = kill_a_replica(topology, make_key(topology), writers=16, seconds=6)
+    print(f"kill -9 drill: {report.summary()}")
+    assert len(report.acknowledged) > 100
+    assert len(set(report.acknowledged)) == len(report.acknowledged)
+    assert report.lost == []
+    # Reads never failed (nginx resent them to the other replica); only POSTs in flight on the
+    # killed replica did, with nginx's 502.
+    assert set(report.answers) <= KILL_EXPLAINED, report.answers
+
+
+def test_pgbouncer_restarted_under_load_is_503s_at_worst_then_recovery(
+    topology: Topology,
+) -> None:
+    key = make_key(topology)
+    report = restart_pgbouncer(topology, key, writers=16, seconds=6)
+    print(f"PgBouncer restart drill: {report.summary()}")
+    assert report.lost == []
+    assert report.slowest < 10  # none hung
+    assert set(report.answers) <= PGBOUNCER_EXPLAINED, report.answers
+    # The replicas recovered by themselves: no restart.
+    with httpx.Client(base_url=topology.url, headers=bearer(key), timeout=10) as client:
+        assert client.post("/heroes/", json=HERO).status_code == 200
+        assert client.get("/heroes/", params={"limit": 1}).status_code == 200
+
+
+def test_fill_refuses_a_template_value_left_out(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not filled in"):
+        fill(DEPLOY / "nginx.conf", {"PORT": 1, "RUN_DIR": tmp_path})
+
+
+def test_the_readme_shows_the_files_the_topology_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ("nginx.conf", "pgbouncer.ini"):
+        assert (DEPLOY / name).read_text() in readme, f"README's Deploying section: {name}"
