@@ -10,6 +10,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from _support import ROOT, Databases, free_port, wait_until_serving
+from sqlalchemy import URL
 
 DEPLOY = ROOT / "deploy"
 TOOLS = ("nginx", "pgbouncer", "redis-server")
@@ -130,30 +132,9 @@ class Topology:
         process.wait()
 
     def start_pgbouncer(self) -> None:
-        (self.run_dir / "userlist.txt").write_text(
-            f'"{self.admin.username or "postgres"}" "{self.admin.password or ""}"\n'
-        )
-        config = self.run_dir / "pgbouncer.ini"
-        config.write_text(
-            fill(
-                DEPLOY / "pgbouncer.ini",
-                {
-                    "POSTGRES_HOST": self.admin.host or "127.0.0.1",
-                    "POSTGRES_PORT": self.admin.port or 5432,
-                    "PORT": self.pgbouncer_port,
-                    "AUTH_TYPE": "plain" if self.admin.password else "trust",
-                    "RUN_DIR": self.run_dir,
-                },
-            )
-        )
-        command = ["pgbouncer", str(config)]
-        if os.geteuid() == 0:  # PgBouncer refuses to run as root
-            user = pwd.getpwnam("postgres")
-            for path in (config, self.run_dir / "userlist.txt"):
-                os.chown(path, user.pw_uid, user.pw_gid)
-            command[1:1] = ["-u", "postgres"]
+        command = pgbouncer_command(self.run_dir, self.admin, self.pgbouncer_port)
         self._spawn("pgbouncer", command)
-        self._wait_for_port(self.pgbouncer_port)
+        wait_for_port(self.pgbouncer_port)
 
     def restart_pgbouncer(self) -> None:
         self._stop("pgbouncer")
@@ -192,13 +173,41 @@ class Topology:
             process.kill()
             process.wait()
 
-    def _wait_for_port(self, port: int, timeout: float = 10) -> None:
-        import socket
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+def pgbouncer_command(run_dir: Path, admin: URL, port: int, pool_size: int = 20) -> list[str]:
+    """Write deploy/pgbouncer.ini, filled in, and its user list into `run_dir` (which the
+    postgres user must be able to write to); return the command that runs PgBouncer on them."""
+    (run_dir / "userlist.txt").write_text(
+        f'"{admin.username or "postgres"}" "{admin.password or ""}"\n'
+    )
+    config = run_dir / "pgbouncer.ini"
+    config.write_text(
+        fill(
+            DEPLOY / "pgbouncer.ini",
+            {
+                "POSTGRES_HOST": admin.host or "127.0.0.1",
+                "POSTGRES_PORT": admin.port or 5432,
+                "PORT": port,
+                "AUTH_TYPE": "plain" if admin.password else "trust",
+                "POOL_SIZE": pool_size,
+                "RUN_DIR": run_dir,
+            },
+        )
+    )
+    command = ["pgbouncer", str(config)]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        user = pwd.getpwnam("postgres")
+        for path in (config, run_dir / "userlist.txt"):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        command[1:1] = ["-u", "postgres"]
+    return command
+
+
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")

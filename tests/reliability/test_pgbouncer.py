@@ -6,19 +6,45 @@ pooling the next transaction's EXECUTE then meets a server connection that never
 ("prepared statement "_pg3_0" does not exist"). PgBouncer 1.18 (Debian 12's) cannot track them.
 """
 
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import URL
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port, require_tool, start_server, stop_server
-from tests.reliability.pgbouncer import PgBouncer
+from tests.conftest import ROOT, free_port, require_tool, start_server, stop_server
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from _topology import pgbouncer_command, wait_for_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 HERO = {"name": "Pooled", "secret_name": "Many Hands"}
+
+
+@contextmanager
+def pgbouncer(admin: URL, pool_size: int) -> Iterator[int]:
+    """deploy/pgbouncer.ini (what scripts/topology runs) on a free port; yields the port."""
+    run_dir = Path(tempfile.mkdtemp(prefix="heroes-pgbouncer-"))
+    run_dir.chmod(0o777)  # PgBouncer runs as the postgres user
+    port = free_port()
+    command = pgbouncer_command(run_dir, admin, port, pool_size)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def test_every_route_works_through_pgbouncer_in_transaction_mode(
@@ -27,8 +53,8 @@ def test_every_route_works_through_pgbouncer_in_transaction_mode(
     require_tool("pgbouncer", "The PgBouncer test")
     url = make_url(database_url)
     # Fewer server connections than the service's pool: transactions hop between them.
-    with PgBouncer(url.host or "127.0.0.1", url.port or 5432, free_port(), pool_size=3) as bouncer:
-        through = url.set(host="127.0.0.1", port=bouncer.port).render_as_string(hide_password=False)
+    with pgbouncer(url, pool_size=3) as port:
+        through = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
         log = tmp_path / "server.log"
         process, base = start_server(through, log=log)
         try:
