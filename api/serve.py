@@ -67,6 +67,8 @@ def base_url(host: str, port: int) -> str:
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Run until stopped; return the exit status."""
+    # Again, though `heroes-api` checked before migrating: the port may have been taken since,
+    # and the workers' SO_REUSEPORT sockets would then share it without a word.
     check_port_free(options.host, options.port)
     config: dict[str, Any] = {
         "host": options.host,

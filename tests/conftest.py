@@ -106,9 +106,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_key(database_url: str, name: str | None = None) -> str:
-    """A new API key in the database at `database_url` (as `heroes-api keys create` makes one)."""
+    """A new API key in the database at `database_url`, migrated first if it is new (as
+    `heroes-api keys create` does)."""
     engine = create_engine(database_url)
     try:
+        upgrade_to_head(engine)
         return create_key(engine, name or f"test-{uuid.uuid4().hex[:8]}")
     finally:
         engine.dispose()

@@ -33,7 +33,7 @@ def requests(scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], **lab
 
 def test_one_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'heroes.db'}"
-    key = make_key_after_migration(url)
+    key = make_key(url)
     env = {"HEROES_RATE_LIMIT_WRITES": "3/minute"}
     process, base = start_server(url, "--workers", "2", env=env, log=tmp_path / "server.log")
     try:
@@ -70,17 +70,6 @@ def test_one_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
         stop_server(process)
 
 
-def make_key_after_migration(url: str) -> str:
-    from sqlalchemy import create_engine
-
-    from api.migrate import upgrade_to_head
-
-    engine = create_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
-    return make_key(url)
-
-
 def test_requests_no_route_matched_share_one_label(tmp_path: Path) -> None:
     settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'heroes.db'}")
     with TestClient(create_app(settings), client=LOOPBACK) as client:
@@ -105,7 +94,7 @@ def test_a_database_that_does_not_answer_is_counted_as_shed() -> None:
 @pytest.mark.parametrize("public_reads", [True, False])
 def test_metrics_are_read_like_the_heroes(tmp_path: Path, public_reads: bool) -> None:
     url = f"sqlite:///{tmp_path / 'heroes.db'}"
-    key = make_key_after_migration(url)
+    key = make_key(url)
     settings = Settings(DATABASE_URL=url, public_reads=public_reads)
     with TestClient(create_app(settings), client=LOOPBACK) as client:
         assert client.get("/metrics").status_code == (200 if public_reads else 401)

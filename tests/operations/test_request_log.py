@@ -15,15 +15,14 @@ from api.config import Settings
 from api.limits import REQUEST_ID_PATTERN
 from api.main import create_app
 from api.observability import INTERNAL_ERROR
-from tests.conftest import LOOPBACK, bearer, start_server, stop_server
-from tests.operations.test_metrics import make_key_after_migration
+from tests.conftest import LOOPBACK, bearer, make_key, start_server, stop_server
 
 SECRET = "Dive Wilson, whose name must never be logged"
 
 
 def test_json_request_lines_carry_the_id_and_nothing_secret(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'heroes.db'}"
-    key = make_key_after_migration(url)
+    key = make_key(url)
     log = tmp_path / "server.log"
     process, base = start_server(url, env={"HEROES_LOG_FORMAT": "json"}, log=log)
     try:
