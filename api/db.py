@@ -1,26 +1,35 @@
 """The database: one engine per app, and the one way requests reach it.
 
-Every request does its database work in a single call that checks a connection out, runs one
-short transaction and gives it back: in a worker thread, or for SQLite reads on the event loop
-(see Database). No connection is held while waiting for a thread and no thread waits for a
-connection (admission is capped at the pool size), so the service can't deadlock the way the
-tutorial app does under load; past that cap, requests wait
-their turn on the event loop, at most `max_queued_requests` of them for at most `db_pool_timeout`
-seconds; beyond that they get a 503 at once.
+Every request does its database work in a single call, `read` or `write`:
+
+- A read runs on a connection of its own: for SQLite, one connection kept open on the event loop
+  (no pool, no thread); for PostgreSQL, a pooled connection in a worker thread.
+- A write joins the next group commit: one writer thread runs every write queued meanwhile in one
+  transaction, commits once, then answers each request with its own outcome. Nothing is
+  acknowledged before its commit. If any write of a group fails, the group is rolled back and
+  each write is run again alone, so that a failing write fails only its own request.
+
+No connection is held while waiting for a thread and no thread waits for a connection
+(admission is capped at the pool size), so the service can't deadlock the way the tutorial app
+does under load; past that cap, requests wait their turn on the event loop, at most
+`max_queued_requests` of them for at most `db_pool_timeout` seconds; beyond that they get a 503
+at once.
 """
 
 import asyncio
 import functools
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from api.config import Settings
+from api.driver import DriverConnection, Statements
 
 T = TypeVar("T")
 
@@ -50,16 +59,7 @@ def create_db_engine(settings: Settings) -> Engine:
         "pool_timeout": settings.db_pool_timeout,
     }
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(
-            url,
-            connect_args={
-                "check_same_thread": False,
-                "timeout": settings.sqlite_busy_timeout_ms / 1000,
-            },
-            **pool_args,
-        )
-        event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
-        return engine
+        return _sqlite_engine(url, settings, **pool_args)
     return create_engine(
         url,
         # pre_ping lets the service recover by itself after the database restarts; the connect
@@ -74,6 +74,24 @@ def create_db_engine(settings: Settings) -> Engine:
     )
 
 
+def _sqlite_engine(url: URL, settings: Settings, **pool_args: Any) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+        },
+        **pool_args,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
+    return engine
+
+
+Work = Callable[[DriverConnection], T]
+# A write's outcome, made in the writer thread: its result, or the exception it raised.
+Outcome = tuple[bool, Any]
+
+
 class Database:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
@@ -81,50 +99,91 @@ class Database:
         self.max_queued = settings.max_queued_requests
         self._queued = 0
         slots = settings.db_pool_size + settings.db_max_overflow
+        self._statements = Statements(engine.dialect)
+        self._sqlite = engine.dialect.name == "sqlite"
         # Plain asyncio rather than AnyIO's thread helpers: per request, their cancel scopes and
         # task lookups cost more than the query (measured with py-spy under wrk).
         self._admission = asyncio.Semaphore(slots)
         self._threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="db")
-        # SQLite reads run on the event loop itself. In WAL mode a reader never waits for a writer,
-        # and a read here is a 20-100 µs lookup in a local file: less than the hand-off to a
-        # thread and back that it replaces. Measured with 2 workers: GET one 5,000-6,000 req/s
-        # through threads, 7,000-7,400 inline. PostgreSQL reads cross a network: they stay in
-        # threads, as do all writes (they can wait on SQLite's lock).
-        self._inline_reads = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time. Left to itself, a thread that finds the file locked
-        # sleeps and polls (1, 2, 5, 10 ms...); queueing our own writers on a lock instead hands
-        # the file over the moment it is free. Other processes still meet SQLite's busy timeout.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        # SQLite reads run on the event loop itself, on a connection kept for them. In WAL mode a
+        # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
+        # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
+        # through threads, 7,000-7,400 inline), and less than a pool checkout. PostgreSQL reads
+        # cross a network: they stay in threads, on pooled connections.
+        # Its own connection, outside the pool: the pool's are the requests' (and its gauge
+        # counts those in use).
+        self._reader_engine = (
+            _sqlite_engine(engine.url, settings, poolclass=StaticPool) if self._sqlite else None
         )
+        self._loop_reader = self._reader_engine.raw_connection() if self._reader_engine else None
+        # One writer: a group of writes is one transaction (and, for SQLite, the file's one
+        # write lock) instead of one each.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        self._pending: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._committing = False
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
+    async def read(self, work: Work[T]) -> T:
         """Run `work` on a connection, without a write transaction."""
-        if self._inline_reads:
+        if self._loop_reader is not None:
             await self._admit()
             try:
                 # One turn of the loop before the read: run back to back without it, reads
                 # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
                 # with it).
                 await asyncio.sleep(0)
-                return self._read(work)
+                with self._translated(self._loop_reader):
+                    return work(
+                        DriverConnection(self._loop_reader.dbapi_connection, self._statements)
+                    )
             finally:
                 self._admission.release()
-        return await self._run(self._read, work)
-
-    async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction in a worker thread; commit if it returns."""
-        return await self._run(self._transaction, work)
-
-    async def _run(
-        self, call: Callable[[Callable[[Connection], T]], T], work: Callable[[Connection], T]
-    ) -> T:
         await self._admit()
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._threads, functools.partial(call, work))
+            return await loop.run_in_executor(self._threads, functools.partial(self._read, work))
         finally:
             self._admission.release()
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in the next group commit; return once it is committed."""
+        await self._admit()
+        try:
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._pending.append((work, future))
+            if not self._committing:
+                self._commit_pending()
+            return await future
+        finally:
+            self._admission.release()
+
+    def _commit_pending(self) -> None:
+        # Every write that arrived while the last group was committing goes in this one: no
+        # timer, so a lone write waits for nothing.
+        group, self._pending = self._pending, []
+        self._committing = True
+        done = asyncio.get_running_loop().run_in_executor(
+            self._writer, self._commit, [work for work, _ in group]
+        )
+        done.add_done_callback(functools.partial(self._answer, group))
+
+    def _answer(
+        self,
+        group: list[tuple[Work[Any], asyncio.Future[Any]]],
+        done: asyncio.Future[list[Outcome]],
+    ) -> None:
+        self._committing = False
+        try:
+            outcomes = done.result()
+        except BaseException as error:  # the writer itself failed: nothing was committed
+            outcomes = [(False, error)] * len(group)
+        for (_work, future), (ok, value) in zip(group, outcomes, strict=True):
+            if not future.done():  # a request whose caller went away needs no answer
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if self._pending:
+            self._commit_pending()
 
     async def _admit(self) -> None:
         if self._admission.locked():
@@ -143,13 +202,79 @@ class Database:
             await self._admission.acquire()
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self._threads.shutdown(wait=True)
+        if self._reader_engine is not None:
+            self._reader_engine.dispose()
         self.engine.dispose()
 
-    def _read(self, work: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as connection:
-            return work(connection)
+    def _read(self, work: Work[T]) -> T:
+        with self._checked_out() as connection, self._translated(connection):
+            return work(DriverConnection(connection.dbapi_connection, self._statements))
 
-    def _transaction(self, work: Callable[[Connection], T]) -> T:
-        with self._write_lock, self.engine.begin() as connection:
-            return work(connection)
+    def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
+        """In the writer thread: the whole group in one transaction; if that fails, each alone
+        (on a connection of its own: the group's may be the thing that failed)."""
+        if len(group) > 1:
+            try:
+                with self._checked_out() as connection:
+                    return [(True, result) for result in self._transaction(connection, group)]
+            except Exception:  # rolled back: each write is run again, alone
+                pass
+        outcomes: list[Outcome] = []
+        for work in group:
+            try:
+                with self._checked_out() as connection:
+                    outcomes.append((True, self._transaction(connection, [work])[0]))
+            except Exception as error:
+                outcomes.append((False, error))
+        return outcomes
+
+    def _transaction(self, connection: PoolProxiedConnection, group: list[Work[Any]]) -> list[Any]:
+        with self._translated(connection):
+            dbapi_connection: Any = connection.dbapi_connection
+            driver = DriverConnection(dbapi_connection, self._statements)
+            try:
+                if self._sqlite:
+                    # Take the write lock first: a deferred transaction that reads before it
+                    # writes can meet another process' lock with no chance to wait for it.
+                    dbapi_connection.execute("BEGIN IMMEDIATE")
+                results = [work(driver) for work in group]
+                dbapi_connection.commit()
+            except BaseException:
+                if connection.is_valid:
+                    dbapi_connection.rollback()
+                raise
+            return results
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[PoolProxiedConnection]:
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            connection = self.engine.raw_connection()
+        except dbapi.Error as error:  # the pool hands the driver's connect error on as it is
+            raise DBAPIError.instance(None, None, error, dbapi.Error) from error
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _translated(self, connection: PoolProxiedConnection) -> Iterator[None]:
+        """The driver's errors as SQLAlchemy's (what the error handlers know); a connection
+        the server dropped is invalidated, so that the pool doesn't hand it out again."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            yield
+        except dbapi.Error as error:
+            lost = self.engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                None,
+                None,
+                error,
+                dbapi.Error,
+                connection_invalidated=lost,
+                dialect=self.engine.dialect,
+            ) from error

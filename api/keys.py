@@ -12,8 +12,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+from sqlalchemy import Engine, Table, func, insert, select, update
 
+from api.driver import DriverConnection
 from api.limits import KEY_NAME_MAX_LENGTH
 from api.models import ApiKey
 
@@ -74,12 +75,12 @@ def revoke_key(engine: Engine, name: str) -> None:
             )
 
 
-def active_keys(connection: Connection) -> dict[str, str]:
+_ACTIVE = select(key_table.c.key_hash, key_table.c.name).where(key_table.c.revoked_at.is_(None))
+
+
+def active_keys(connection: DriverConnection) -> dict[str, str]:
     """{SHA-256: name} of every key that isn't revoked."""
-    rows = connection.execute(
-        select(key_table.c.key_hash, key_table.c.name).where(key_table.c.revoked_at.is_(None))
-    )
-    return {key_hash: name for key_hash, name in rows}
+    return {key_hash: name for key_hash, name in connection.rows(_ACTIVE, {})}
 
 
 def _now() -> datetime:

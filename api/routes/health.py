@@ -4,12 +4,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from api.db import Overloaded
 from api.deps import DatabaseDep
+from api.driver import DriverConnection
 
 router = APIRouter(tags=["health"])
 
@@ -19,8 +20,11 @@ class Health(SQLModel):
     database: Literal["ok", "unreachable"]
 
 
-def _ping(connection: Connection) -> None:
-    connection.execute(text("SELECT 1"))
+_PING = text("SELECT 1")
+
+
+def _ping(connection: DriverConnection) -> None:
+    connection.rows(_PING, {})
 
 
 @router.get(

@@ -4,13 +4,13 @@ from typing import Annotated, Any, NoReturn
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
-from sqlalchemy import Connection
 
 from api import crud
 from api.auth import PUBLIC
 from api.conditional import etag, if_match_versions, none_match
 from api.crud import Filters, Outcome
 from api.deps import DatabaseDep, HeroId, JsonBody, Reader, Writer
+from api.driver import DriverConnection
 from api.errors import (
     BODY_ERRORS,
     ETAG_HEADER,
@@ -93,8 +93,8 @@ def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
     return hero
 
 
-# The routes are `async def` and hand their database work to Database.run: one thread hop per
-# request instead of one per dependency, and response validation stays off the thread pool.
+# The routes are `async def` and make one call into Database (read, or write: a group commit),
+# and response validation stays off the thread pool.
 
 
 @router.post(
@@ -160,7 +160,7 @@ async def read_heroes(
     filters = Filters(name=name, min_age=min_age, max_age=max_age)
     counted = prefer is not None and "count=exact" in prefer.replace(" ", "").split(",")
 
-    def page(connection: Connection) -> tuple[list[crud.HeroRow], int | None]:
+    def page(connection: DriverConnection) -> tuple[list[crud.HeroRow], int | None]:
         rows = crud.list_heroes(connection, offset, limit, after_id, filters)
         return rows, crud.count_heroes(connection, filters) if counted else None
 

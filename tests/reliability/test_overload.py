@@ -6,18 +6,22 @@ import time
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from api.config import Settings
 from api.db import Database, Overloaded, create_db_engine
+from api.driver import DriverConnection
 from api.main import create_app
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def _slow(connection: Connection) -> int:
+_ONE = text("SELECT 1")
+
+
+def _slow(connection: DriverConnection) -> int:
     time.sleep(0.2)
-    return int(connection.execute(text("SELECT 1")).scalar_one())
+    return int(connection.rows(_ONE, {})[0][0])
 
 
 def test_requests_beyond_the_queue_are_shed_at_once(database_url: str) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 
 from api.config import Settings
+from api.driver import DriverConnection, Statements
 from api.errors import PROTECTED_MODE
 from api.keys import active_keys, hash_key, revoke_key
 from api.main import create_app
@@ -285,5 +286,9 @@ def test_keys_command_creates_lists_and_revokes(database_url: str, engine: Engin
 
 
 def active_keys_by_name(engine: Engine) -> dict[str, str]:
-    with engine.connect() as connection:
-        return {name: key_hash for key_hash, name in active_keys(connection).items()}
+    connection = engine.raw_connection()
+    try:
+        driver = DriverConnection(connection.dbapi_connection, Statements(engine.dialect))
+        return {name: key_hash for key_hash, name in active_keys(driver).items()}
+    finally:
+        connection.close()

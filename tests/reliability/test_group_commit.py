@@ -1,0 +1,180 @@
+"""Group commit: writes that arrive together are committed together, and each still gets its own
+answer. A write that fails (in the database or in our code) fails alone; the others of its
+group are committed; nothing is answered before it is committed."""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from api import crud
+from api.config import Settings
+from api.db import Database
+from api.driver import DriverConnection
+from api.main import create_app
+from tests.conftest import LOOPBACK
+
+_COUNT = select(func.count()).select_from(crud.hero_table)
+# Inserting hero 1 twice breaks the primary key: a failure of the database's own.
+_DUPLICATE = insert(crud.hero_table).values(id=1, name="Twin", secret_name="Echo", version=1)
+
+
+@asynccontextmanager
+async def held_writer(database: Database) -> AsyncIterator[Callable[[int], Any]]:
+    """The writer kept busy, so that the writes sent meanwhile queue up as one group; `ready(n)`
+    waits until n of them are queued, then lets the writer go on."""
+    release = threading.Event()
+
+    def hold(connection: DriverConnection) -> None:
+        release.wait(10)
+
+    blocker = asyncio.ensure_future(database.write(hold))
+    await asyncio.sleep(0.05)
+
+    async def ready(queued: int) -> None:
+        for _ in range(500):
+            if len(database._pending) >= queued:
+                break
+            await asyncio.sleep(0.01)
+        assert len(database._pending) == queued
+        release.set()
+
+    try:
+        yield ready
+    finally:
+        release.set()
+        await blocker
+
+
+def _database(url: str) -> Database:
+    return Database(create_engine(url), Settings(DATABASE_URL=url))
+
+
+def _created(name: str) -> Callable[[DriverConnection], tuple[int, crud.HeroRow]]:
+    def work(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+        # The connection object names the transaction: one per group, one per write run alone.
+        return id(connection), crud.create_hero(
+            connection, {"name": name, "age": None, "secret_name": "S"}
+        )
+
+    return work
+
+
+def test_writes_sent_together_share_one_transaction(database_url: str) -> None:
+    database = _database(database_url)
+
+    async def scenario() -> list[tuple[int, crud.HeroRow]]:
+        async with held_writer(database) as ready:
+            writes = [
+                asyncio.ensure_future(database.write(_created(f"Hero {n}"))) for n in range(5)
+            ]
+            await ready(5)
+            return await asyncio.gather(*writes)
+
+    outcomes = asyncio.run(scenario())
+    database.close()
+    assert len({transaction for transaction, _ in outcomes}) == 1
+    # Each got its own hero, in the order sent.
+    assert [hero["name"] for _, hero in outcomes] == [f"Hero {n}" for n in range(5)]
+    assert len({hero["id"] for _, hero in outcomes}) == 5
+
+
+def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url: str) -> None:
+    database = _database(database_url)
+
+    def duplicate(connection: DriverConnection) -> None:
+        connection.rows(_DUPLICATE, {})
+
+    def broken(connection: DriverConnection) -> None:
+        crud.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
+        raise RuntimeError("a bug after a statement ran")
+
+    async def scenario() -> list[Any]:
+        await database.write(_created("Hero 1"))  # id 1 exists: the duplicate fails
+        async with held_writer(database) as ready:
+            writes = [
+                asyncio.ensure_future(database.write(work))
+                for work in (
+                    _created("Before"),
+                    duplicate,
+                    _created("Between"),
+                    broken,
+                    _created("After"),
+                )
+            ]
+            await ready(5)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    before, failed, between, bug, after = asyncio.run(scenario())
+    assert isinstance(failed, IntegrityError)  # the database's error, as SQLAlchemy names it
+    assert isinstance(bug, RuntimeError)
+    assert [hero["name"] for _, hero in (before, between, after)] == ["Before", "Between", "After"]
+
+    async def names() -> list[str]:
+        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+        return [hero["name"] for hero in page]
+
+    # Committed: the three good ones (and hero 1); nothing of the two failures, not even the
+    # statement that ran before the bug.
+    assert asyncio.run(names()) == ["Hero 1", "Before", "Between", "After"]
+    database.close()
+
+
+def test_each_request_of_a_group_gets_its_own_status(database_url: str) -> None:
+    app: FastAPI = create_app(Settings(DATABASE_URL=database_url))
+
+    async def scenario() -> list[int]:
+        async with app.router.lifespan_context(app):
+            database: Database = app.state.db
+            transport = httpx.ASGITransport(app=app, client=LOOPBACK)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                hero = (
+                    await client.post("/heroes/", json={"name": "A", "secret_name": "S"})
+                ).json()
+                path = f"/heroes/{hero['id']}"
+                async with held_writer(database) as ready:
+                    requests = [
+                        client.post("/heroes/", json={"name": "B", "secret_name": "S"}),
+                        client.patch("/heroes/999999", json={"age": 1}),  # 404
+                        client.patch(
+                            path, json={"age": 2}, headers={"If-Match": f'"{hero["id"]}.9"'}
+                        ),  # 412
+                        client.patch(path, json={"age": 3}),  # 200
+                        client.delete("/heroes/999999"),  # 404
+                    ]
+                    sent = [asyncio.ensure_future(request) for request in requests]
+                    await ready(5)
+                    responses = await asyncio.gather(*sent)
+                assert (await client.get(path)).json()["age"] == 3
+                return [response.status_code for response in responses]
+
+    assert asyncio.run(scenario()) == [200, 404, 412, 200, 404]
+
+
+def test_a_write_is_answered_only_once_committed(database_url: str) -> None:
+    database = _database(database_url)
+    observer = create_engine(database_url)
+
+    def count() -> int:
+        with observer.connect() as connection:
+            return int(connection.execute(_COUNT).scalar_one())
+
+    async def scenario() -> tuple[int, int]:
+        async with held_writer(database) as ready:
+            write = asyncio.ensure_future(database.write(_created("Durable")))
+            await ready(1)
+            await write
+        # Seen by another connection the moment the caller has its answer.
+        return count(), len(
+            await database.read(lambda c: crud.list_heroes(c, 0, 10, None, crud.Filters()))
+        )
+
+    assert asyncio.run(scenario()) == (1, 1)
+    database.close()
+    observer.dispose()
