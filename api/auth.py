@@ -12,9 +12,8 @@ import asyncio
 import hmac
 import ipaddress
 import logging
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.db import Database
@@ -127,10 +126,7 @@ def _key_holder(request: Request, credentials: HTTPAuthorizationCredentials | No
     return f"key:{name}"
 
 
-async def writer(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
+def writer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
     """Who is writing: a key's holder, or (protected mode) a loopback client. Else 401 or 403."""
     if "authorization" in request.headers:
         return _key_holder(request, credentials)
@@ -149,4 +145,4 @@ async def reader(request: Request) -> str:
         return _key_holder(request, await bearer(request))
     if request.app.state.settings.public_reads:
         return _client_address(request)
-    return await writer(request, None)
+    return writer(request, None)

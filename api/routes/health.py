@@ -11,8 +11,12 @@ from sqlmodel import SQLModel
 from api.db import Overloaded
 from api.deps import DatabaseDep
 from api.driver import DriverConnection
+from api.errors import COMMON_RESPONSES
+from api.openapi import operation_id
 
-router = APIRouter(tags=["health"])
+router = APIRouter(
+    tags=["health"], responses=COMMON_RESPONSES, generate_unique_id_function=operation_id
+)
 
 
 class Health(SQLModel):

@@ -9,10 +9,11 @@ from api import crud
 from api.auth import PUBLIC
 from api.conditional import etag, if_match_versions, none_match
 from api.crud import Filters, Outcome
-from api.deps import DatabaseDep, HeroId, JsonBody, Reader, Writer
+from api.deps import Deleting, HeroId, Reading, Writing
 from api.driver import DriverConnection
 from api.errors import (
     BODY_ERRORS,
+    COMMON_RESPONSES,
     ETAG_HEADER,
     NOT_FOUND,
     NOT_MODIFIED,
@@ -33,8 +34,14 @@ from api.limits import (
     VISIBLE_ASCII,
 )
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
+from api.openapi import operation_id
 
-router = APIRouter(prefix="/heroes", tags=["heroes"])
+router = APIRouter(
+    prefix="/heroes",
+    tags=["heroes"],
+    responses=COMMON_RESPONSES,
+    generate_unique_id_function=operation_id,
+)
 
 # OpenAPI links from a created hero to what can be done with it: they let Schemathesis (and
 # readers) chain create → read → update → delete.
@@ -103,9 +110,8 @@ def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
     responses=_merge(
         WRITE_RESPONSES, {200: {"links": _CREATED_LINKS, "headers": ETAG_HEADER}}, BODY_ERRORS
     ),
-    dependencies=[Writer, JsonBody],
 )
-async def create_hero(hero: HeroCreate, db: DatabaseDep, response: Response) -> Any:
+async def create_hero(db: Writing, hero: HeroCreate, response: Response) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
     return _with_etag(
@@ -117,11 +123,10 @@ async def create_hero(hero: HeroCreate, db: DatabaseDep, response: Response) -> 
     "/",
     response_model=HeroPage,
     responses=_merge(READ_RESPONSES, {200: {"headers": PAGE_HEADERS}}),
-    dependencies=[Reader],
     openapi_extra=PUBLIC,
 )
 async def read_heroes(
-    db: DatabaseDep,
+    db: Reading,
     request: Request,
     response: Response,
     offset: Annotated[int, Query(ge=0, le=ID_MAX, description="Rows to skip.")] = 0,
@@ -183,11 +188,10 @@ async def read_heroes(
     "/{hero_id}",
     response_model=HeroPublic,
     responses=_merge(READ_RESPONSES, NOT_FOUND, NOT_MODIFIED, {200: {"headers": ETAG_HEADER}}),
-    dependencies=[Reader],
     openapi_extra=PUBLIC,
 )
 async def read_hero(
-    hero_id: HeroId, db: DatabaseDep, response: Response, if_none_match: IfNoneMatch = None
+    db: Reading, hero_id: HeroId, response: Response, if_none_match: IfNoneMatch = None
 ) -> Any:
     """Read one hero. With `If-None-Match` naming its current ETag: 304, no body."""
     hero = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
@@ -206,10 +210,9 @@ async def read_hero(
         PRECONDITION_FAILED,
         {200: {"headers": ETAG_HEADER}},
     ),
-    dependencies=[Writer, JsonBody],
 )
 async def update_hero(
-    hero_id: HeroId, hero: HeroUpdate, db: DatabaseDep, response: Response, if_match: IfMatch = None
+    db: Writing, hero_id: HeroId, hero: HeroUpdate, response: Response, if_match: IfMatch = None
 ) -> Any:
     """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes)."""
@@ -233,9 +236,8 @@ async def update_hero(
     "/{hero_id}",
     response_model=Deleted,
     responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),
-    dependencies=[Writer],
 )
-async def delete_hero(hero_id: HeroId, db: DatabaseDep, if_match: IfMatch = None) -> Deleted:
+async def delete_hero(db: Deleting, hero_id: HeroId, if_match: IfMatch = None) -> Deleted:
     """Delete a hero. With `If-Match`, only if it is still the version the caller read."""
     versions = if_match_versions(if_match, hero_id)
     deleted = await db.write(lambda connection: crud.delete_hero(connection, hero_id, versions))

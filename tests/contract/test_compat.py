@@ -46,8 +46,7 @@ NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_
 DELETE_REMOVED = Plant(
     "api/routes/heroes.py",
     '@router.delete(\n    "/{hero_id}",\n    response_model=Deleted,\n'
-    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),\n"
-    "    dependencies=[Writer],\n)\n",
+    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),\n)\n",
     "",
 )
 AGE_RENAMED = Plant(
@@ -79,8 +78,8 @@ NEW_RESPONSE_PROPERTY = Plant(
 )
 NEW_OPERATION = Plant(
     "api/routes/health.py",
-    'router = APIRouter(tags=["health"])\n',
-    'router = APIRouter(tags=["health"])\n\n\n'
+    "generate_unique_id_function=operation_id\n)\n",
+    "generate_unique_id_function=operation_id\n)\n\n\n"
     '@router.get("/ping")\nasync def ping() -> dict[str, str]:\n    return {"ping": "pong"}\n',
 )
 # Request-only: `name` is in responses too, and a longer name there breaks the old promise that
