@@ -1,9 +1,9 @@
 """The /heroes routes: the tutorial's wire contract."""
 
-from typing import Annotated, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import crud
 from api.auth import PUBLIC
@@ -24,17 +24,21 @@ from api.errors import (
     precondition_failed,
 )
 from api.limits import (
-    AGE_MAX,
-    CONDITION_MAX_LENGTH,
-    ID_MAX,
-    NAME_MAX_LENGTH,
-    NO_NUL,
     PAGE_MAX,
-    PREFER_MAX_LENGTH,
-    VISIBLE_ASCII,
 )
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 from api.openapi import operation_id
+from api.params import (
+    AfterId,
+    IfMatch,
+    IfNoneMatch,
+    Limit,
+    MaxAge,
+    MinAge,
+    NameFilter,
+    Offset,
+    Prefer,
+)
 
 router = APIRouter(
     prefix="/heroes",
@@ -66,33 +70,6 @@ def _merge(*parts: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str,
 
 def _not_found() -> NoReturn:
     raise HTTPException(status_code=404, detail="Hero not found")
-
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        max_length=CONDITION_MAX_LENGTH,
-        pattern=VISIBLE_ASCII,
-        description="Change the hero only if its ETag is one of these (strong comparison) or `*`; "
-        "otherwise 412 and nothing changes.",
-    ),
-]
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        max_length=CONDITION_MAX_LENGTH,
-        pattern=VISIBLE_ASCII,
-        description="304 (no body) if the hero's ETag is one of these (weak comparison) or `*`.",
-    ),
-]
-Prefer = Annotated[
-    str | None,
-    Header(
-        max_length=PREFER_MAX_LENGTH,
-        pattern=VISIBLE_ASCII,
-        description="`count=exact`: also count every hero matching the filters, in Content-Range.",
-    ),
-]
 
 
 def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
@@ -129,33 +106,12 @@ async def read_heroes(
     db: Reading,
     request: Request,
     response: Response,
-    offset: Annotated[int, Query(ge=0, le=ID_MAX, description="Rows to skip.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")] = PAGE_MAX,
-    after_id: Annotated[
-        int | None,
-        Query(
-            ge=0,
-            le=ID_MAX,
-            description="Cursor: only heroes with a larger id. Pass the last id of the previous "
-            "page to page through a large table at constant cost (`offset` re-reads every "
-            "skipped row).",
-        ),
-    ] = None,
-    name: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=NAME_MAX_LENGTH,
-            pattern=NO_NUL,
-            description="Only heroes with exactly this name.",
-        ),
-    ] = None,
-    min_age: Annotated[
-        int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at least this old.")
-    ] = None,
-    max_age: Annotated[
-        int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at most this old.")
-    ] = None,
+    offset: Offset = 0,
+    limit: Limit = PAGE_MAX,
+    after_id: AfterId = None,
+    name: NameFilter = None,
+    min_age: MinAge = None,
+    max_age: MaxAge = None,
     prefer: Prefer = None,
 ) -> Any:
     """List heroes in id order, a page at a time, optionally filtered by name and age.
