@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from api.config import Settings
@@ -116,6 +116,10 @@ class Database:
             _sqlite_engine(engine.url, settings, poolclass=StaticPool) if self._sqlite else None
         )
         self._loop_reader = self._reader_engine.raw_connection() if self._reader_engine else None
+        self._loop_driver = DriverConnection(
+            self._loop_reader.dbapi_connection if self._loop_reader else None, self._statements
+        )
+        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         # One writer: a group of writes is one transaction (and, for SQLite, the file's one
         # write lock) instead of one each.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
@@ -131,10 +135,10 @@ class Database:
                 # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
                 # with it).
                 await asyncio.sleep(0)
-                with self._translated(self._loop_reader):
-                    return work(
-                        DriverConnection(self._loop_reader.dbapi_connection, self._statements)
-                    )
+                try:
+                    return work(self._loop_driver)
+                except self._dbapi_error as error:
+                    raise self._translated(error, self._loop_reader) from error
             finally:
                 self._admission.release()
         await self._admit()
@@ -209,8 +213,11 @@ class Database:
         self.engine.dispose()
 
     def _read(self, work: Work[T]) -> T:
-        with self._checked_out() as connection, self._translated(connection):
-            return work(DriverConnection(connection.dbapi_connection, self._statements))
+        with self._checked_out() as connection:
+            try:
+                return work(DriverConnection(connection.dbapi_connection, self._statements))
+            except self._dbapi_error as error:
+                raise self._translated(error, connection) from error
 
     def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
         """In the writer thread: the whole group in one transaction; if that fails, each alone
@@ -231,9 +238,9 @@ class Database:
         return outcomes
 
     def _transaction(self, connection: PoolProxiedConnection, group: list[Work[Any]]) -> list[Any]:
-        with self._translated(connection):
-            dbapi_connection: Any = connection.dbapi_connection
-            driver = DriverConnection(dbapi_connection, self._statements)
+        dbapi_connection: Any = connection.dbapi_connection
+        driver = DriverConnection(dbapi_connection, self._statements)
+        try:
             try:
                 if self._sqlite:
                     # Take the write lock first: a deferred transaction that reads before it
@@ -245,7 +252,9 @@ class Database:
                 if connection.is_valid:
                     dbapi_connection.rollback()
                 raise
-            return results
+        except self._dbapi_error as error:
+            raise self._translated(error, connection) from error
+        return results
 
     @contextmanager
     def _checked_out(self) -> Iterator[PoolProxiedConnection]:
@@ -259,22 +268,14 @@ class Database:
         finally:
             connection.close()
 
-    @contextmanager
-    def _translated(self, connection: PoolProxiedConnection) -> Iterator[None]:
-        """The driver's errors as SQLAlchemy's (what the error handlers know); a connection
-        the server dropped is invalidated, so that the pool doesn't hand it out again."""
-        dbapi = self.engine.dialect.loaded_dbapi
-        try:
-            yield
-        except dbapi.Error as error:
-            lost = self.engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
-            if lost:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                None,
-                None,
-                error,
-                dbapi.Error,
-                connection_invalidated=lost,
-                dialect=self.engine.dialect,
-            ) from error
+    def _translated(self, error: Any, connection: PoolProxiedConnection) -> StatementError:
+        """The driver's error as SQLAlchemy's (what the error handlers know); a connection the
+        server dropped is invalidated, so that the pool doesn't hand it out again."""
+        dialect = self.engine.dialect
+        lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        translated: StatementError = DBAPIError.instance(
+            None, None, error, self._dbapi_error, connection_invalidated=lost, dialect=dialect
+        )
+        return translated

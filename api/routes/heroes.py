@@ -151,9 +151,11 @@ async def read_hero(
 ) -> Any:
     """Read one hero. With `If-None-Match` naming its current ETag: 304, no body."""
     hero = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
-    if none_match(if_none_match, etag(hero)):
-        return Response(status_code=304, headers={"ETag": etag(hero)})
-    return _with_etag(response, hero)
+    tag = etag(hero)
+    if none_match(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    return hero
 
 
 @router.patch(
