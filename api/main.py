@@ -21,6 +21,8 @@ from api.observability import ObserveRequests
 from api.ratelimit import RateLimiter
 from api.routes import docs, health, heroes
 
+YOUNG_GENERATION_THRESHOLD = 20_000
+
 # uvicorn's own logger: the start-up lines land beside "Application startup complete".
 startup_log = logging.getLogger("uvicorn.error")
 
@@ -52,10 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # generations removes the ~20 ms pauses that set the p99 of page requests.
         gc.collect()
         gc.freeze()
+        # A request allocates hundreds of objects, almost all gone when it ends: at the default
+        # threshold (700) the youngest generation was collected every request or two. Measured
+        # (wrk, interleaved): GET one +8 %, POST +4 %, page p99 lower; 5,000 to 100,000 alike.
+        threshold = gc.get_threshold()
+        gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *threshold[1:])
         try:
             yield
         finally:
             refresher.cancel()
+            gc.set_threshold(*threshold)
             gc.unfreeze()
             app.state.db.close()
             metrics.worker_stopped()
