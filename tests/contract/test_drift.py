@@ -48,11 +48,11 @@ def test_check_passes_on_the_committed_tree(tree: Path) -> None:
 
 
 def test_check_reports_a_changed_route(tree: Path) -> None:
-    routes = tree / "api" / "routes" / "heroes.py"
-    source = routes.read_text()
+    parameters = tree / "api" / "params.py"  # the routes' query and header parameters
+    source = parameters.read_text()
     planted = source.replace('"Page size."', '"Page size, at most 100."')
     assert planted != source
-    routes.write_text(planted)
+    parameters.write_text(planted)
     result = run_check(tree)
     assert result.returncode == 1
     assert "openapi.json: differs from the code" in result.stderr
