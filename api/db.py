@@ -109,16 +109,17 @@ class Database:
         # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
         # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
         # through threads, 7,000-7,400 inline), and less than a pool checkout. PostgreSQL reads
-        # cross a network: they stay in threads, on pooled connections.
-        # Its own connection, outside the pool: the pool's are the requests' (and its gauge
-        # counts those in use).
-        self._reader_engine = (
-            _sqlite_engine(engine.url, settings, poolclass=StaticPool) if self._sqlite else None
-        )
-        self._loop_reader = self._reader_engine.raw_connection() if self._reader_engine else None
-        self._loop_driver = DriverConnection(
-            self._loop_reader.dbapi_connection if self._loop_reader else None, self._statements
-        )
+        # cross a network: they stay in threads, on pooled connections. The loop's connection is
+        # outside the pool: the pool's are the requests' (and its gauge counts those in use).
+        self._reader_engine: Engine | None = None
+        self._loop_reader: PoolProxiedConnection | None = None
+        self._loop_driver: DriverConnection | None = None
+        if self._sqlite:
+            self._reader_engine = _sqlite_engine(engine.url, settings, poolclass=StaticPool)
+            self._loop_reader = self._reader_engine.raw_connection()
+            self._loop_driver = DriverConnection(
+                self._loop_reader.dbapi_connection, self._statements
+            )
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         # One writer: a group of writes is one transaction (and, for SQLite, the file's one
         # write lock) instead of one each.
@@ -128,7 +129,7 @@ class Database:
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` on a connection, without a write transaction."""
-        if self._loop_reader is not None:
+        if self._loop_driver is not None:
             await self._admit()
             try:
                 # One turn of the loop before the read: run back to back without it, reads
@@ -258,22 +259,23 @@ class Database:
 
     @contextmanager
     def _checked_out(self) -> Iterator[PoolProxiedConnection]:
-        dbapi = self.engine.dialect.loaded_dbapi
         try:
             connection = self.engine.raw_connection()
-        except dbapi.Error as error:  # the pool hands the driver's connect error on as it is
-            raise DBAPIError.instance(None, None, error, dbapi.Error) from error
+        except self._dbapi_error as error:  # the pool hands the driver's connect error on as is
+            raise self._translated(error, None) from error
         try:
             yield connection
         finally:
             connection.close()
 
-    def _translated(self, error: Any, connection: PoolProxiedConnection) -> StatementError:
+    def _translated(self, error: Any, connection: PoolProxiedConnection | None) -> StatementError:
         """The driver's error as SQLAlchemy's (what the error handlers know); a connection the
         server dropped is invalidated, so that the pool doesn't hand it out again."""
         dialect = self.engine.dialect
-        lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
-        if lost:
+        lost = connection is not None and dialect.is_disconnect(
+            error, connection.dbapi_connection, None
+        )
+        if connection is not None and lost:
             connection.invalidate(error)
         translated: StatementError = DBAPIError.instance(
             None, None, error, self._dbapi_error, connection_invalidated=lost, dialect=dialect

@@ -27,13 +27,14 @@ class _Prepared:
     expanding: bool  # an `IN` list, rendered per call for the number of values
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
-        if self.expanding:
-            state = self.compiled.construct_expanded_state({**self.fixed, **values})  # type: ignore[attr-defined]
-            positional = state.positional_parameters if self.names is not None else None
-            return state.statement, positional if positional is not None else state.parameters
-        if self.names is None:
-            return self.sql, {**self.fixed, **values} if self.fixed else values
         merged = {**self.fixed, **values} if self.fixed else values
+        if self.expanding:
+            state = self.compiled.construct_expanded_state(merged)  # type: ignore[attr-defined]
+            if self.names is None:
+                return state.statement, state.parameters
+            return state.statement, state.positional_parameters
+        if self.names is None:
+            return self.sql, merged
         return self.sql, tuple([merged[name] for name in self.names])
 
 
