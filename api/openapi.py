@@ -1,15 +1,17 @@
 """What the served schema says beyond what FastAPI writes from the routes: the HEAD operations
 (answered by api/middleware.py), the X-Request-ID header of every response
-(api/observability.py) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
+(api/observability.py), the API key's security scheme (checked by api/access.py, not by a
+FastAPI security dependency) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
 
 import copy
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
 
-from api.auth import SCHEME
+from api.auth import SCHEME, bearer
 from api.limits import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
 
 REQUEST_ID = {
@@ -53,6 +55,10 @@ def install(app: FastAPI, private_reads: bool) -> None:
             return app.openapi_schema
         schema = build()
         schema["components"]["headers"] = {"X-Request-ID": REQUEST_ID}
+        # As FastAPI writes a security dependency's scheme.
+        schema["components"]["securitySchemes"] = {
+            SCHEME: jsonable_encoder(bearer.model, by_alias=True, exclude_none=True)
+        }
         for item in schema["paths"].values():
             for operation in item.values():
                 for response in operation["responses"].values():

@@ -6,10 +6,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import crud
+from api.access import CheckedRoute
 from api.auth import PUBLIC
 from api.conditional import etag, if_match_versions, none_match
 from api.crud import Filters, Outcome
-from api.deps import Deleting, HeroId, Reading, Writing
+from api.deps import HeroId, database
 from api.driver import DriverConnection
 from api.errors import (
     BODY_ERRORS,
@@ -45,6 +46,8 @@ router = APIRouter(
     tags=["heroes"],
     responses=COMMON_RESPONSES,
     generate_unique_id_function=operation_id,
+    # Each route checks its caller (key, rate limit, media type) before FastAPI reads the request.
+    route_class=CheckedRoute,
 )
 
 # OpenAPI links from a created hero to what can be done with it: they let Schemathesis (and
@@ -88,12 +91,11 @@ def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
         WRITE_RESPONSES, {200: {"links": _CREATED_LINKS, "headers": ETAG_HEADER}}, BODY_ERRORS
     ),
 )
-async def create_hero(db: Writing, hero: HeroCreate, response: Response) -> Any:
+async def create_hero(request: Request, hero: HeroCreate, response: Response) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
-    return _with_etag(
-        response, await db.write(lambda connection: crud.create_hero(connection, values))
-    )
+    created = await database(request).write(lambda connection: crud.create_hero(connection, values))
+    return _with_etag(response, created)
 
 
 @router.get(
@@ -103,7 +105,6 @@ async def create_hero(db: Writing, hero: HeroCreate, response: Response) -> Any:
     openapi_extra=PUBLIC,
 )
 async def read_heroes(
-    db: Reading,
     request: Request,
     response: Response,
     offset: Offset = 0,
@@ -125,7 +126,7 @@ async def read_heroes(
         rows = crud.list_heroes(connection, offset, limit, after_id, filters)
         return rows, crud.count_heroes(connection, filters) if counted else None
 
-    rows, total = await db.read(page)
+    rows, total = await database(request).read(page)
     if len(rows) == limit:
         kept = {"limit": limit, "name": name, "min_age": min_age, "max_age": max_age}
         query = urlencode(
@@ -147,10 +148,11 @@ async def read_heroes(
     openapi_extra=PUBLIC,
 )
 async def read_hero(
-    db: Reading, hero_id: HeroId, response: Response, if_none_match: IfNoneMatch = None
+    request: Request, hero_id: HeroId, response: Response, if_none_match: IfNoneMatch = None
 ) -> Any:
     """Read one hero. With `If-None-Match` naming its current ETag: 304, no body."""
-    hero = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
+    found = await database(request).read(lambda connection: crud.get_hero(connection, hero_id))
+    hero = found or _not_found()
     tag = etag(hero)
     if none_match(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
@@ -170,12 +172,17 @@ async def read_hero(
     ),
 )
 async def update_hero(
-    db: Writing, hero_id: HeroId, hero: HeroUpdate, response: Response, if_match: IfMatch = None
+    request: Request,
+    hero_id: HeroId,
+    hero: HeroUpdate,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> Any:
     """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes)."""
     values = hero.model_dump(exclude_unset=True, exclude={"id"})
     versions = if_match_versions(if_match, hero_id)
+    db = database(request)
     if not values:
         # Nothing to change: a read, without taking the write lock or a write transaction.
         found = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
@@ -195,10 +202,12 @@ async def update_hero(
     response_model=Deleted,
     responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),
 )
-async def delete_hero(db: Deleting, hero_id: HeroId, if_match: IfMatch = None) -> Deleted:
+async def delete_hero(request: Request, hero_id: HeroId, if_match: IfMatch = None) -> Deleted:
     """Delete a hero. With `If-Match`, only if it is still the version the caller read."""
     versions = if_match_versions(if_match, hero_id)
-    deleted = await db.write(lambda connection: crud.delete_hero(connection, hero_id, versions))
+    deleted = await database(request).write(
+        lambda connection: crud.delete_hero(connection, hero_id, versions)
+    )
     if deleted is Outcome.STALE:
         precondition_failed()
     if not deleted:

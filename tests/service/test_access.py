@@ -83,6 +83,28 @@ def test_a_write_without_a_valid_key_is_401_and_changes_nothing(
     assert all_heroes(engine) == before
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/heroes/", b"{not json"),
+        ("POST", "/heroes/", b'{"name": 7}'),
+        ("PATCH", "/heroes/1", b"{not json"),
+        ("PATCH", "/heroes/0", b'{"age": "old"}'),
+        ("DELETE", "/heroes/not-an-id", None),
+    ],
+)
+def test_a_refused_writer_learns_nothing_about_their_request(
+    keyed: tuple[TestClient, str, str], method: str, path: str, body: bytes | None
+) -> None:
+    """The caller is checked before the body or the parameters are read: a 401, not a 422 that
+    would describe what the request got wrong."""
+    client, _, _ = keyed
+    headers = {"Content-Type": "application/json"}
+    response = client.request(method, path, content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert set(response.json()) == {"detail"}
+
+
 def test_every_write_with_a_valid_key_succeeds(keyed: tuple[TestClient, str, str]) -> None:
     client, key, _ = keyed
     hero_id = _seed(client, key)
