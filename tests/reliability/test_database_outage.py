@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.config import Settings
@@ -62,3 +63,48 @@ def test_outage_is_a_prompt_503_and_the_service_recovers(
     proxy.start()
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
     assert client.get(f"/heroes/{hero.json()['id']}").json() == hero.json()
+
+
+def _end_every_other_connection(database_url: str) -> int:
+    """What a restart of the database does to the pool: every connection to it ends."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    others = "datname = current_database() AND pid <> pg_backend_pid()"
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}")
+            ).scalar_one()
+            deadline = time.monotonic() + 5
+            while connection.execute(
+                text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")
+            ).scalar_one():
+                assert time.monotonic() < deadline, "the connections did not end"
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
+    return int(ended)
+
+
+def test_connections_the_database_dropped_are_replaced_unseen(database_url: str) -> None:
+    """After a restart of the database every pooled connection is dead: the next reads and
+    writes still succeed (on new connections), with no 503 for anyone."""
+    settings = Settings(DATABASE_URL=database_url)
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
+        assert hero.status_code == 200
+        # Several idle connections in the pool, as after a busy minute.
+        engine = client.app.state.db.engine  # type: ignore[attr-defined]
+        held = [engine.raw_connection() for _ in range(5)]
+        for connection in held:
+            connection.close()
+        assert _end_every_other_connection(database_url) >= 5
+        hero_id = hero.json()["id"]
+        for method, path, body in [
+            ("GET", f"/heroes/{hero_id}", None),
+            ("GET", "/heroes/", None),
+            ("PATCH", f"/heroes/{hero_id}", {"age": 1}),
+            ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+            ("GET", "/health", None),
+        ]:
+            response = client.request(method, path, json=body)
+            assert response.status_code == 200, (method, path, response.text)
