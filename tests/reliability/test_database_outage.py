@@ -72,7 +72,9 @@ def _end_every_other_connection(database_url: str) -> int:
     try:
         with admin.connect() as connection:
             ended = connection.execute(
-                text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}")
+                text(
+                    f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}"
+                )
             ).scalar_one()
             deadline = time.monotonic() + 5
             while connection.execute(
