@@ -20,13 +20,10 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-from api.auth import SCHEME, bearer, reader, writer
+from api.auth import KEY_NEEDED, bearer, reader, writer
 from api.ratelimit import RateLimiter
 
 Check = Callable[[Request], Awaitable[None]]
-
-# What a write operation's OpenAPI says (reads say `security: []`, api/auth.py's PUBLIC).
-KEY_NEEDED: dict[str, list[dict[str, list[str]]]] = {"security": [{SCHEME: []}]}
 
 
 def require_json(request: Request) -> None:

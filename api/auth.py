@@ -30,6 +30,8 @@ FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 # and the caller's rate limit is the key's. (Declaring the key optional, `[{}, {ApiKey: []}]`,
 # would make the generated client demand an AuthenticatedClient for every read.)
 PUBLIC: dict[str, list[dict[str, list[str]]]] = {"security": []}
+# An operation that needs the key (writes; reads too with HEROES_PUBLIC_READS=false).
+KEY_NEEDED: dict[str, list[dict[str, list[str]]]] = {"security": [{SCHEME: []}]}
 
 bearer = HTTPBearer(
     auto_error=False,

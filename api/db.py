@@ -225,9 +225,7 @@ class Database:
                 try:
                     return work(DriverConnection(connection.dbapi_connection, self._statements))
                 except self._dbapi_error as error:
-                    translated = self._translated(error, connection)
-                    if not translated.connection_invalidated or attempt == self._slots:
-                        raise translated from error
+                    self._raise_unless_dropped(error, connection, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
@@ -292,11 +290,20 @@ class Database:
                 self.engine.dialect.do_ping(dbapi_connection)
                 return connection
             except self._dbapi_error as error:
-                translated = self._translated(error, connection)
-                connection.close()
-                if not translated.connection_invalidated or attempt == self._slots:
-                    raise translated from error
+                try:
+                    self._raise_unless_dropped(error, connection, attempt)
+                finally:
+                    connection.close()  # after: a dropped one is invalidated first
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _raise_unless_dropped(
+        self, error: Exception, connection: PoolProxiedConnection, attempt: int
+    ) -> None:
+        """Return if `error` says the server dropped `connection` and another may be tried (at
+        most one per pool slot: after a restart every pooled one may be dead); else raise it."""
+        translated = self._translated(error, connection)
+        if not translated.connection_invalidated or attempt == self._slots:
+            raise translated from error
 
     def _translated(self, error: Any, connection: PoolProxiedConnection | None) -> StatementError:
         """The driver's error as SQLAlchemy's (what the error handlers know); a connection the

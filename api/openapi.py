@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
 
-from api.auth import SCHEME, bearer
+from api.auth import KEY_NEEDED, SCHEME, bearer
 from api.limits import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
 
 REQUEST_ID = {
@@ -66,7 +66,7 @@ def install(app: FastAPI, private_reads: bool) -> None:
             if "get" not in item:
                 continue
             if private_reads and "security" in item["get"]:
-                item["get"]["security"] = [{SCHEME: []}]
+                item["get"].update(copy.deepcopy(KEY_NEEDED))
             item["head"] = _head(item["get"])
         app.openapi_schema = schema
         return schema
