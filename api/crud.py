@@ -1,4 +1,4 @@
-"""The hero queries: each is one short statement, run by Database (api/db.py).
+"""The hero queries: each is one short statement, run by Database (api/db/).
 
 Core statements built once at import, rather than ORM objects built per request: a request reads
 or writes one row (or one page), and the ORM's identity map, change tracking and Row-to-dict

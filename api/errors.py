@@ -11,13 +11,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.db import Overloaded
+from api.db import OutcomeUnknown, Overloaded
 from api.models import ErrorMessage, ServerError
 
 logger = logging.getLogger("api")
 
 DATABASE_UNAVAILABLE = "Database unavailable, try again shortly"
 OVERLOADED = "Service overloaded, try again shortly"
+OUTCOME_UNKNOWN = (
+    "Outcome unknown: the database did not confirm whether this write was committed. Retrying "
+    "with the same Idempotency-Key is safe: it is answered from the stored outcome if it was."
+)
 
 
 def _error(
@@ -206,6 +210,11 @@ async def database_unavailable_handler(request: Request, exc: Exception) -> JSON
     )
 
 
+async def outcome_unknown_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("write outcome unknown: the database did not answer after a failed commit")
+    return JSONResponse({"detail": OUTCOME_UNKNOWN}, status_code=503, headers={"Retry-After": "1"})
+
+
 async def overloaded_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": OVERLOADED}, status_code=503, headers={"Retry-After": "1"})
 
@@ -219,3 +228,4 @@ def install_error_handlers(app: FastAPI, routers: list[APIRouter]) -> None:
     for exc_type in (OperationalError, PoolTimeoutError):
         app.add_exception_handler(exc_type, database_unavailable_handler)
     app.add_exception_handler(Overloaded, overloaded_handler)
+    app.add_exception_handler(OutcomeUnknown, outcome_unknown_handler)

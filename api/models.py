@@ -64,6 +64,18 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+class CommitMarker(SQLModel, table=True):
+    """One row per writer (a worker's group commit): the sequence number of the last group it
+    committed, stamped in the group's own transaction. After a commit whose answer was lost, the
+    row says whether the group landed (api/db/markers.py)."""
+
+    __tablename__ = "commit_marker"
+
+    writer: str = Field(primary_key=True, sa_type=String(32))
+    seq: int = Field(sa_type=BigInteger)
+    updated_at: int = Field(sa_type=BigInteger)  # Unix seconds: idle writers' rows are pruned
+
+
 class HeroPublic(BaseModel):
     # Plain Pydantic, not SQLModel: it validates every response, and a page of 100 validates
     # ~5x faster without SQLModel's table-model machinery.

@@ -3,9 +3,11 @@ answer. A write that fails (in the database or in our code) fails alone; the oth
 group are committed; nothing is answered before it is committed."""
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from api import crud
 from api.config import Settings
-from api.db import Database
+from api.db import Database, OutcomeUnknown
 from api.driver import DriverConnection
 from api.main import create_app
+from api.migrate import upgrade_to_head
 from tests.conftest import LOOPBACK
 
 _COUNT = select(func.count()).select_from(crud.hero_table)
@@ -39,10 +42,10 @@ async def held_writer(database: Database) -> AsyncIterator[Callable[[int], Any]]
 
     async def ready(queued: int) -> None:
         for _ in range(500):
-            if len(database._pending) >= queued:
+            if database.writes_queued >= queued:
                 break
             await asyncio.sleep(0.01)
-        assert len(database._pending) == queued
+        assert database.writes_queued == queued
         release.set()
 
     try:
@@ -178,3 +181,128 @@ def test_a_write_is_answered_only_once_committed(database_url: str) -> None:
     assert asyncio.run(scenario()) == (1, 1)
     database.close()
     observer.dispose()
+
+
+class _CommitPlan:
+    """What the next commit of a `_FlakyConnection` does."""
+
+    def __init__(self) -> None:
+        self.lands_then_fails = False  # armed by a write, for its own group's commit
+        self.then_unreachable = False  # after that failure, nothing answers any more
+        self.unreachable = False
+
+
+class _FlakyConnection:
+    """A sqlite3 connection whose commit can land and then raise, as a commit whose answer was
+    lost does (the database has it; the caller got an error)."""
+
+    def __init__(self, real: sqlite3.Connection, plan: _CommitPlan) -> None:
+        object.__setattr__(self, "_real", real)
+        object.__setattr__(self, "_plan", plan)
+
+    def __getattr__(self, name: str) -> Any:
+        if self._plan.unreachable and name in ("cursor", "execute"):
+            raise sqlite3.OperationalError("unable to open database file")
+        return getattr(self._real, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._real, name, value)
+
+    def commit(self) -> None:
+        self._real.commit()
+        if self._plan.lands_then_fails:
+            self._plan.lands_then_fails = False
+            self._plan.unreachable = self._plan.then_unreachable
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+def _flaky_database(path: str, plan: _CommitPlan, **settings: Any) -> Database:
+    url = f"sqlite:///{path}"
+
+    def connect() -> Any:
+        if plan.unreachable:
+            raise sqlite3.OperationalError("unable to open database file")
+        return _FlakyConnection(sqlite3.connect(path, check_same_thread=False), plan)
+
+    engine = create_engine(url, creator=connect)
+    upgrade_to_head(create_engine(url))
+    return Database(engine, Settings(DATABASE_URL=url, **settings))
+
+
+def _arming(plan: _CommitPlan, name: str) -> Callable[[DriverConnection], tuple[int, crud.HeroRow]]:
+    created = _created(name)
+
+    armed = False
+
+    def work(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+        nonlocal armed
+        if not armed:  # the first time only: this group's commit lands, then raises
+            plan.lands_then_fails = armed = True
+        return created(connection)
+
+    return work
+
+
+def _stored_names(path: str) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [name for (name,) in connection.execute("SELECT name FROM hero ORDER BY id")]
+
+
+def test_a_group_whose_commit_lands_then_raises_is_not_run_again(tmp_path: Path) -> None:
+    path = str(tmp_path / "heroes.db")
+    plan = _CommitPlan()
+    database = _flaky_database(path, plan)
+
+    async def scenario() -> list[Any]:
+        async with held_writer(database) as ready:
+            writes = [
+                asyncio.ensure_future(database.write(work))
+                for work in (_arming(plan, "One"), _created("Two"), _created("Three"))
+            ]
+            await ready(3)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    database.close()
+    # Committed once, and each request is answered with what happened: its hero.
+    assert _stored_names(path) == ["One", "Two", "Three"]
+    assert [hero["name"] for _, hero in outcomes] == ["One", "Two", "Three"]
+    assert len({hero["id"] for _, hero in outcomes}) == 3
+
+
+def test_a_lone_write_whose_commit_lands_then_raises_is_acknowledged(tmp_path: Path) -> None:
+    path = str(tmp_path / "heroes.db")
+    plan = _CommitPlan()
+    database = _flaky_database(path, plan)
+    try:
+        _, hero = asyncio.run(database.write(_arming(plan, "Alone")))
+    finally:
+        database.close()
+    assert _stored_names(path) == ["Alone"]
+    assert hero["name"] == "Alone"
+
+
+def test_a_commit_whose_outcome_cant_be_learnt_is_unknown_not_retried(tmp_path: Path) -> None:
+    path = str(tmp_path / "heroes.db")
+    plan = _CommitPlan()
+    plan.then_unreachable = True
+    database = _flaky_database(path, plan, db_pool_timeout=0.3)
+
+    async def scenario() -> list[Any]:
+        async with held_writer(database) as ready:
+            writes = [
+                asyncio.ensure_future(database.write(work))
+                for work in (_arming(plan, "One"), _created("Two"))
+            ]
+            await ready(2)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(scenario())
+    finally:
+        plan.unreachable = False
+        database.close()
+    assert [type(outcome) for outcome in outcomes] == [OutcomeUnknown, OutcomeUnknown]
+    # It had landed: telling the callers it failed would have been the lie; running it again,
+    # the duplicate.
+    assert _stored_names(path) == ["One", "Two"]

@@ -16,6 +16,8 @@ from api.main import create_app
 from api.migrate import alembic_config
 from tests.conftest import LOOPBACK
 
+TABLES = ["alembic_version", "api_key", "commit_marker", "hero"]
+
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     # The fixture's database was built by the migrations alone; autogenerate must find nothing.
@@ -32,7 +34,7 @@ def test_start_up_applies_migrations_to_an_empty_database(tmp_path: str) -> None
     with TestClient(create_app(Settings(DATABASE_URL=url)), client=LOOPBACK) as client:
         assert client.post("/heroes/", json={"name": "a", "secret_name": "b"}).status_code == 200
     tables = inspect(create_engine(url)).get_table_names()
-    assert sorted(tables) == ["alembic_version", "api_key", "hero"]
+    assert sorted(tables) == TABLES
 
 
 def test_start_up_can_leave_migrations_to_the_operator(tmp_path: str) -> None:
@@ -47,11 +49,7 @@ def test_migrate_command_creates_the_schema(tmp_path: str) -> None:
     url = f"sqlite:///{tmp_path}/fresh.db"
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, check=True, timeout=60)
-    assert sorted(inspect(create_engine(url)).get_table_names()) == [
-        "alembic_version",
-        "api_key",
-        "hero",
-    ]
+    assert sorted(inspect(create_engine(url)).get_table_names()) == TABLES
 
 
 def test_upgrade_from_0001_keeps_every_hero_and_gives_it_a_version(database_url: str) -> None:

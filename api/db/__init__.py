@@ -1,0 +1,17 @@
+"""The database: its engine, and the one doorway requests reach it through (`Database`).
+
+- engine.py       the engine, configured per database
+- admission.py    how many requests may use the database at once, and the bounded line
+- connections.py  checkout, ping, retry on a dropped connection, error translation
+- group_commit.py writes: one transaction per group, never a write run twice
+- markers.py      the token a group commits with, and how a lost commit is looked up
+- database.py     `Database`, which composes them
+"""
+
+from api.db.admission import Overloaded
+from api.db.connections import Work
+from api.db.database import Database
+from api.db.engine import create_db_engine
+from api.db.group_commit import OutcomeUnknown
+
+__all__ = ["Database", "OutcomeUnknown", "Overloaded", "Work", "create_db_engine"]

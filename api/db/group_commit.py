@@ -1,0 +1,191 @@
+"""Group commit: one writer thread runs every write queued meanwhile in one transaction, commits
+once, then answers each request with its own outcome.
+
+- Nothing is acknowledged before its commit.
+- If a write of a group fails before the commit (a constraint, a bug, a connection lost before
+  COMMIT), the group is rolled back and each write runs again alone, so that a failing write
+  fails only its own request.
+- A write never runs twice when its commit may have landed. If the COMMIT itself fails, its
+  outcome is unknown: the group's marker (api/db/markers.py) is looked up on another connection.
+  Landed: each request gets the result its write produced. Not landed: the group is treated as
+  failed before its commit. The database can't be reached to tell: each request gets
+  `OutcomeUnknown` (a 503 saying that a retry with the same Idempotency-Key is safe).
+
+One writer, not one per request: a group of writes is one transaction (and, for SQLite, one
+take of the file's write lock) instead of one each. No timer: every write that arrives while
+a group is committing joins the next one, so a lone write waits for nothing.
+"""
+
+import asyncio
+import functools
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from api.db import markers
+from api.db.connections import Connection, Connections, Work
+
+T = TypeVar("T")
+# A write's outcome, made in the writer thread: its result, or the exception to raise.
+Outcome = tuple[bool, Any]
+
+
+class OutcomeUnknown(Exception):
+    """A write's COMMIT failed and the database could not be reached to find out whether it
+    landed. Never retried by the service: it may have happened."""
+
+
+class NotCommitted(Exception):
+    """A group certainly did not commit; `error` is what its requests should be told."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+# After a failed COMMIT, how soon to look again while the database doesn't answer.
+_FIRST_LOOK_DELAY = 0.05
+_LOOK_DELAY_MAX = 1.0
+
+
+class GroupCommit:
+    def __init__(self, connections: Connections, resolve_seconds: float) -> None:
+        self._connections = connections
+        # How long to keep trying to learn a failed COMMIT's outcome before answering 503.
+        self._resolve_seconds = resolve_seconds
+        self._markers = markers.Markers()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        self._pending: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._committing = False
+
+    @property
+    def queued(self) -> int:
+        """Writes waiting for the next group."""
+        return len(self._pending)
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in the next group commit; return once it is committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if not self._committing:
+            self._commit_pending()
+        return await future
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def _commit_pending(self) -> None:
+        group, self._pending = self._pending, []
+        self._committing = True
+        done = asyncio.get_running_loop().run_in_executor(
+            self._writer, self._commit, [work for work, _ in group]
+        )
+        done.add_done_callback(functools.partial(self._answer, group))
+
+    def _answer(
+        self,
+        group: list[tuple[Work[Any], asyncio.Future[Any]]],
+        done: asyncio.Future[list[Outcome]],
+    ) -> None:
+        self._committing = False
+        try:
+            outcomes = done.result()
+        except BaseException as error:  # the writer itself failed: nothing was committed
+            outcomes = [(False, error)] * len(group)
+        for (_work, future), (ok, value) in zip(group, outcomes, strict=True):
+            if not future.done():  # a request whose caller went away needs no answer
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if self._pending:
+            self._commit_pending()
+
+    # In the writer thread.
+
+    def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
+        """The whole group in one transaction; if it certainly failed, each write alone (on a
+        connection of its own: the group's may be the thing that failed)."""
+        if len(group) > 1:
+            try:
+                return [(True, result) for result in self._attempt(group)]
+            except NotCommitted:
+                pass
+            except OutcomeUnknown as unknown:
+                return [(False, unknown)] * len(group)
+        outcomes: list[Outcome] = []
+        for work in group:
+            try:
+                outcomes.append((True, self._attempt([work])[0]))
+            except NotCommitted as failed:
+                outcomes.append((False, failed.error))
+            except OutcomeUnknown as unknown:
+                outcomes.append((False, unknown))
+        return outcomes
+
+    def _attempt(self, group: list[Work[Any]]) -> list[Any]:
+        """The group's results if it committed. Raises NotCommitted if it certainly did not,
+        OutcomeUnknown if that can't be told."""
+        # Twice at most: a second time only if the writer's marker row had gone.
+        for _ in range(2):
+            try:
+                with self._connections.checkout(live=True) as connection:
+                    stamp, results = self._run(connection, group)
+                    if stamp is None:
+                        continue
+                    try:
+                        connection.commit()
+                        return results
+                    except self._connections.error as error:
+                        failure = self._connections.failure(error, connection)
+            except NotCommitted:
+                raise
+            except Exception as error:  # no connection to be had: nothing was sent
+                raise NotCommitted(error) from error
+            # The COMMIT was sent and may have been applied: look (on another connection, this
+            # one given back first), never redo.
+            if self._landed(stamp):
+                return results
+            raise NotCommitted(failure)
+        raise NotCommitted(RuntimeError("the writer's commit marker could not be kept"))
+
+    def _run(
+        self, connection: Connection, group: list[Work[Any]]
+    ) -> tuple[markers.Stamp | None, list[Any]]:
+        """The group's statements and its stamp, in an open transaction; on any failure, rolled
+        back and raised as NotCommitted. No stamp: the marker row had gone (rolled back too)."""
+        try:
+            self._markers.prepare(connection)
+            connection.begin()
+            results = [work(connection.driver) for work in group]
+            stamp = self._markers.stamp(connection)
+        except Exception as error:
+            failure = self._connections.failure(error, connection)
+            self._rollback(connection)
+            raise NotCommitted(failure) from error
+        if stamp is None:
+            self._rollback(connection)
+        return stamp, results
+
+    def _rollback(self, connection: Connection) -> None:
+        try:
+            connection.rollback()
+        except self._connections.error as error:  # the connection died: so did its transaction
+            self._connections.failure(error, connection)
+
+    def _landed(self, stamp: markers.Stamp) -> bool:
+        """Whether the group stamped `stamp` committed; OutcomeUnknown if the database doesn't
+        say so within the resolve time."""
+        deadline = time.monotonic() + self._resolve_seconds
+        delay = _FIRST_LOOK_DELAY
+        while True:
+            try:
+                with self._connections.checkout(live=True) as connection:
+                    left = max(0.0, deadline - time.monotonic())
+                    return markers.landed(connection, stamp, left)
+            except Exception as error:
+                if time.monotonic() + delay > deadline:
+                    self._markers.abandon()
+                    raise OutcomeUnknown from error
+                time.sleep(delay)
+                delay = min(delay * 2, _LOOK_DELAY_MAX)

@@ -1,0 +1,183 @@
+"""Proxies that lose answers on purpose, after the work behind them was done.
+
+A killed process loses the requests in flight; a lost *answer* is worse, because the work
+happened and the caller can't tell: a COMMIT that landed on PostgreSQL but whose reply never
+came back, an HTTP response the service sent that never reached the caller. These proxies make
+exactly that happen, at a chosen rate, so that the tests can count duplicates.
+
+- `CommitAnswerLoser` speaks just enough of PostgreSQL's wire protocol (version 3: a length-
+  prefixed startup message, then a type byte and a length per message) to see `COMMIT`s. Every
+  n-th one it forwards, waits for the server's answer (so the commit has landed), throws the
+  answer away and cuts both connections. The client must connect with `sslmode=disable` (and
+  `gssencmode=disable`): an encrypted stream can't be read.
+- `HttpAnswerLoser` forwards HTTP/1.1 requests as they are and reads each response (status line,
+  headers, a Content-Length body); every n-th response it throws away and cuts the connection.
+
+Each runs an asyncio server in a thread of its own, so that synchronous tests can use it.
+"""
+
+import asyncio
+import contextlib
+import struct
+import threading
+from collections.abc import Iterator
+from typing import Self
+
+
+class _Proxy:
+    def __init__(self, target_port: int, every: int) -> None:
+        self.target_port = target_port
+        self.every = every
+        self.armed = False  # losses start once armed (a server's start-up is left alone)
+        self.port = 0
+        self.seen = 0  # what the subclass counts: COMMITs, or responses
+        self.lost = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        started = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
+        )
+        self._server = started.result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def _should_lose(self) -> bool:
+        """Count one more; True for every n-th once armed."""
+        with self._lock:
+            if not self.armed:
+                return False
+            self.seen += 1
+            if self.seen % self.every:
+                return False
+            self.lost += 1
+            return True
+
+    async def _serve(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        try:
+            server_in, server_out = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_out.close()
+            return
+        try:
+            await self._relay(client_in, client_out, server_in, server_out)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            for writer in (client_out, server_out):
+                writer.close()
+
+    async def _relay(
+        self,
+        client_in: asyncio.StreamReader,
+        client_out: asyncio.StreamWriter,
+        server_in: asyncio.StreamReader,
+        server_out: asyncio.StreamWriter,
+    ) -> None:
+        raise NotImplementedError
+
+
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    while data := await source.read(65536):
+        sink.write(data)
+        await sink.drain()
+
+
+async def _first_done(*coroutines: object) -> None:
+    """Run both directions; when either ends, the connection is over."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]  # type: ignore[call-overload]
+    _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, OSError, asyncio.IncompleteReadError):
+            await task
+
+
+class CommitAnswerLoser(_Proxy):
+    """PostgreSQL behind a proxy that loses the answer to every n-th COMMIT (see the module)."""
+
+    async def _relay(
+        self,
+        client_in: asyncio.StreamReader,
+        client_out: asyncio.StreamWriter,
+        server_in: asyncio.StreamReader,
+        server_out: asyncio.StreamWriter,
+    ) -> None:
+        doomed = asyncio.Event()
+
+        async def to_server() -> None:
+            # The startup message: a length (itself included), then its body; no type byte.
+            (length,) = struct.unpack("!I", await client_in.readexactly(4))
+            server_out.write(struct.pack("!I", length) + await client_in.readexactly(length - 4))
+            while True:
+                kind = await client_in.readexactly(1)
+                (length,) = struct.unpack("!I", await client_in.readexactly(4))
+                body = await client_in.readexactly(length - 4)
+                commit = kind == b"Q" and body.rstrip(b"\0").strip().upper() == b"COMMIT"
+                if commit and self._should_lose():
+                    doomed.set()
+                server_out.write(kind + struct.pack("!I", length) + body)
+                await server_out.drain()
+
+        async def to_client() -> None:
+            while data := await server_in.read(65536):
+                if doomed.is_set():
+                    # The server has answered the COMMIT: it landed. The answer is lost.
+                    return
+                client_out.write(data)
+                await client_out.drain()
+
+        await _first_done(to_server(), to_client())
+
+
+class HttpAnswerLoser(_Proxy):
+    """An HTTP service behind a proxy that loses every n-th response (see the module)."""
+
+    async def _relay(
+        self,
+        client_in: asyncio.StreamReader,
+        client_out: asyncio.StreamWriter,
+        server_in: asyncio.StreamReader,
+        server_out: asyncio.StreamWriter,
+    ) -> None:
+        async def to_client() -> None:
+            while True:
+                head = await server_in.readuntil(b"\r\n\r\n")
+                length = _content_length(head)
+                body = await server_in.readexactly(length) if length else b""
+                if self._should_lose():
+                    return  # processed by the service; the caller never hears of it
+                client_out.write(head + body)
+                await client_out.drain()
+
+        await _first_done(_pipe(client_in, server_out), to_client())
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+@contextlib.contextmanager
+def armed(proxy: _Proxy) -> Iterator[_Proxy]:
+    proxy.armed = True
+    try:
+        yield proxy
+    finally:
+        proxy.armed = False
