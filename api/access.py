@@ -44,7 +44,10 @@ async def check_read(request: Request) -> None:
 
 async def check_write(request: Request) -> None:
     limiter: RateLimiter = request.app.state.limiter
-    await limiter.write(writer(request, await bearer(request)))
+    caller = writer(request, await bearer(request))
+    await limiter.write(caller)
+    # Who wrote, for the scope of an Idempotency-Key (api/idempotency.py).
+    request.state.caller = caller
 
 
 async def check_json_write(request: Request) -> None:

@@ -1,5 +1,6 @@
 """Every setting the service reads, in one place, from the environment."""
 
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
         default=False,
         description="PostgreSQL: let psycopg prepare the statements it runs often (only on "
         "direct connections or poolers that track prepared statements).",
+    )
+    idempotency_ttl: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="How long a write's Idempotency-Key is remembered (seconds, or ISO 8601 "
+        "such as PT24H); repeats within it get the stored answer.",
     )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long SQLite waits on another writer's lock."

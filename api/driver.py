@@ -76,6 +76,7 @@ class DriverConnection:
     def __init__(self, dbapi_connection: Any, statements: Statements) -> None:
         self.dbapi_connection = dbapi_connection
         self._statements = statements
+        self.dialect_name: str = statements.dialect.name
 
     def rows(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[Row]:
         """Every row the statement returns (read whole: no cursor stays open on the file)."""

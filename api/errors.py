@@ -1,7 +1,7 @@
 """How failures become responses: always JSON, never a traceback, and documented."""
 
 import logging
-from typing import Any, NoReturn
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,10 +33,19 @@ def _error(
     return {status_code: entry}
 
 
+_SECONDS = {"type": "integer", "minimum": 1, "maximum": 86_400}
+_RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": _SECONDS}
+
 # Statuses every route can answer with, besides its own.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_error(413, "Request body too large (see the `HEROES_MAX_BODY_BYTES` setting)"),
-    **_error(503, "The database is unavailable or the service is overloaded; retry later"),
+    **_error(
+        503,
+        "The database is unavailable or the service is overloaded; retry later. For a write "
+        "whose commit the database did not confirm, the body says the outcome is unknown: "
+        "retry it with the same Idempotency-Key",
+        {"Retry-After": _RETRY_AFTER},
+    ),
     # Never by design (bad input is a 4xx): if it happens, the body's request id finds the
     # traceback in the log (api/observability.py).
     500: {
@@ -44,15 +53,14 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The service failed unexpectedly; its log has the request id",
     },
 }
-NOT_FOUND = _error(404, "Hero not found")
+HERO_NOT_FOUND = "Hero not found"
+NOT_FOUND = _error(404, HERO_NOT_FOUND)
 
 PROTECTED_MODE = (
     "Writes are accepted only from this machine until an API key exists. On the server, run "
     "`heroes-api keys create NAME`, then send `Authorization: Bearer <key>`."
 )
-_SECONDS = {"type": "integer", "minimum": 1, "maximum": 86_400}
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
-_RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": _SECONDS}
 # draft-ietf-httpapi-ratelimit-headers, on a 429.
 RATE_LIMIT_HEADERS: dict[str, Any] = {
     "RateLimit-Limit": {"description": "Requests allowed per window.", "schema": _COUNT},
@@ -125,8 +133,30 @@ PRECONDITION_FAILED = _error(
 STALE = "The hero has changed since that version (If-Match): read it again, then retry"
 
 
-def precondition_failed() -> NoReturn:
-    raise StarletteHTTPException(412, STALE)
+# Idempotency-Key (api/idempotency.py).
+IDEMPOTENCY_KEY_IN_USE = (
+    "A request with this Idempotency-Key is still being processed; retry after it has finished"
+)
+KEY_REUSED = [
+    {
+        "loc": ["header", "idempotency-key"],
+        "msg": "This Idempotency-Key was used with another request (body, method or path): "
+        "use a new key for a new request",
+        "type": "idempotency_key_reused",
+    }
+]
+REPLAYED: dict[str, Any] = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key (nothing was done again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+IN_PROGRESS = _error(409, IDEMPOTENCY_KEY_IN_USE, {"Retry-After": _RETRY_AFTER})
+
+
+def idempotency_key_in_use() -> StarletteHTTPException:
+    return StarletteHTTPException(409, IDEMPOTENCY_KEY_IN_USE, headers={"Retry-After": "1"})
 
 
 # Documented on every /heroes operation: who may call, and how often.
@@ -138,6 +168,7 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **UNAUTHORIZED,
     **FORBIDDEN,
     **RATE_LIMITED,
+    **IN_PROGRESS,
 }
 
 

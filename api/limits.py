@@ -18,6 +18,12 @@ PREFER_MAX_LENGTH = 256
 # A key is "heroes_" and 43 URL-safe characters (32 random bytes); anything much longer in an
 # Authorization header is not one of ours and is refused without hashing it.
 AUTHORIZATION_MAX_LENGTH = 256
+# Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a UUID is 36 characters; 255 leaves
+# room for a caller's own scheme (a prefix, a request id) and fits any database's string index.
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII: no spaces, no controls
+# Who stored an idempotency record: "key:<key name>" or "address:<client IP>".
+CALLER_MAX_LENGTH = 100
 
 # PostgreSQL cannot store NUL in text; refusing it on every database keeps the two alike.
 NO_NUL = r"^[^\x00]*$"
@@ -56,3 +62,7 @@ RequestId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=REQUEST_ID_MAX_LENGTH, pattern=REQUEST_ID_PATTERN),
 ]
+# Expired idempotency records are deleted this many at a time (one short transaction each),
+# every minute or so in each worker (api/housekeeping.py).
+PRUNE_BATCH = 500
+PRUNE_EVERY_SECONDS = 60.0

@@ -9,11 +9,12 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from api import metrics, openapi
+from api import housekeeping, metrics, openapi
 from api.auth import KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
+from api.idempotency import Idempotency
 from api.logs import RequestLines
 from api.middleware import BodySizeLimitMiddleware, HeadMiddleware, JsonCORSMiddleware
 from api.migrate import upgrade_to_head
@@ -49,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.keys.load()  # if it fails, the refresher tries again
         refresher = asyncio.create_task(app.state.keys.refresh_forever())
         app.state.limiter = RateLimiter(settings)
+        ttl_seconds = int(settings.idempotency_ttl.total_seconds())
+        app.state.idempotency = Idempotency(ttl_seconds)
+        sweeper = asyncio.create_task(housekeeping.sweep_forever(app.state.db, ttl_seconds))
         _log_access_policy(settings, app.state.keys, app.state.limiter)
         # Everything alive now lives as long as the app: keeping it out of the collector's
         # generations removes the ~20 ms pauses that set the p99 of page requests.
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             refresher.cancel()
+            sweeper.cancel()
             gc.set_threshold(*threshold)
             gc.unfreeze()
             app.state.db.close()

@@ -5,11 +5,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from api.limits import (
+    CALLER_MAX_LENGTH,
     ERROR_DETAIL_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     KEY_NAME_MAX_LENGTH,
     NAME_MAX_LENGTH,
     PAGE_MAX,
@@ -74,6 +76,22 @@ class CommitMarker(SQLModel, table=True):
     writer: str = Field(primary_key=True, sa_type=String(32))
     seq: int = Field(sa_type=BigInteger)
     updated_at: int = Field(sa_type=BigInteger)  # Unix seconds: idle writers' rows are pruned
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A keyed write's outcome, stored in the write's own transaction (api/idempotency.py)."""
+
+    __tablename__ = "idempotency_record"
+
+    caller: str = Field(primary_key=True, sa_type=String(CALLER_MAX_LENGTH))
+    key: str = Field(primary_key=True, sa_type=String(IDEMPOTENCY_KEY_MAX_LENGTH))
+    method: str = Field(sa_type=String(8))
+    path: str = Field(sa_type=String(64))  # as the route rebuilds it: /heroes/ or /heroes/{id}
+    fingerprint: str = Field(sa_type=String(64))  # SHA-256 of the body as parsed
+    status: int = Field(sa_type=Integer)
+    body: str = Field(sa_type=Text)  # the answer's JSON
+    etag: str | None = Field(default=None, sa_type=String(64))
+    created_at: int = Field(sa_type=BigInteger, index=True)  # Unix seconds: expiry, pruning
 
 
 class HeroPublic(BaseModel):

@@ -10,6 +10,8 @@ from api.limits import (
     AGE_MAX,
     CONDITION_MAX_LENGTH,
     ID_MAX,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
     NAME_MAX_LENGTH,
     NO_NUL,
     PAGE_MAX,
@@ -66,5 +68,18 @@ Prefer = Annotated[
         max_length=PREFER_MAX_LENGTH,
         pattern=VISIBLE_ASCII,
         description="`count=exact`: also count every hero matching the filters, in Content-Range.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Makes the write safe to retry: a repeat with the same key (a UUID is "
+        "recommended) gets the first request's stored answer, marked `Idempotent-Replayed: "
+        "true`, and changes nothing again. Scoped to the caller (its API key); kept for "
+        "HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different request "
+        "is a 422; while the first is still running, a 409.",
     ),
 ]

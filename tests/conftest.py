@@ -5,6 +5,7 @@ needs HEROES_TEST_POSTGRES_URL (an admin URL, e.g. postgresql+psycopg://postgres
 without it those tests skip, and with it an unreachable server is an error, not a skip.
 """
 
+import asyncio
 import importlib.util
 import os
 import shutil
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -79,11 +80,13 @@ def require_tool(command: str, what: str) -> None:
 
 
 def clear_heroes(engine: Engine) -> None:
+    """No heroes, and no record of earlier writes' Idempotency-Keys."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE hero RESTART IDENTITY"))
+            connection.execute(text("TRUNCATE hero, idempotency_record RESTART IDENTITY"))
         else:
             connection.execute(text("DELETE FROM hero"))
+            connection.execute(text("DELETE FROM idempotency_record"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -174,6 +177,20 @@ def all_heroes(engine: Engine) -> list[tuple[int | None, str, int | None, str]]:
     with Session(engine) as session:
         heroes = session.exec(select(Hero).order_by(Hero.id)).all()  # type: ignore[arg-type]
         return [(h.id, h.name, h.age, h.secret_name) for h in heroes]
+
+
+UNTIL_SECONDS = 10
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait, on the event loop, for `condition` to hold (an event some other task or thread
+    brings about); fail if it doesn't within UNTIL_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + UNTIL_SECONDS
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"still waiting after {UNTIL_SECONDS} s for {condition}")
+        await asyncio.sleep(0.001)
 
 
 def free_port() -> int:

@@ -1,5 +1,6 @@
 """The /heroes routes: the tutorial's wire contract."""
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
@@ -16,14 +17,17 @@ from api.errors import (
     BODY_ERRORS,
     COMMON_RESPONSES,
     ETAG_HEADER,
+    HERO_NOT_FOUND,
     NOT_FOUND,
     NOT_MODIFIED,
     PAGE_HEADERS,
     PRECONDITION_FAILED,
     READ_RESPONSES,
+    REPLAYED,
+    STALE,
     WRITE_RESPONSES,
-    precondition_failed,
 )
+from api.idempotency import Answer, Claim, Idempotency, fingerprint
 from api.limits import (
     PAGE_MAX,
 )
@@ -31,6 +35,7 @@ from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 from api.openapi import operation_id
 from api.params import (
     AfterId,
+    IdempotencyKey,
     IfMatch,
     IfNoneMatch,
     Limit,
@@ -62,6 +67,14 @@ _CREATED_LINKS = {
 }
 
 
+def _replayable(entry: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """A documented answer that a keyed write stores, and so may replay."""
+    return {
+        status: {**doc, "headers": {**doc.get("headers", {}), **REPLAYED}}
+        for status, doc in entry.items()
+    }
+
+
 def _merge(*parts: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
     """Documented responses, with the entries for one status merged (e.g. 200's headers and links)."""
     merged: dict[int | str, dict[str, Any]] = {}
@@ -72,12 +85,41 @@ def _merge(*parts: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str,
 
 
 def _not_found() -> NoReturn:
-    raise HTTPException(status_code=404, detail="Hero not found")
+    raise HTTPException(status_code=404, detail=HERO_NOT_FOUND)
 
 
-def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
-    response.headers["ETag"] = etag(hero)
-    return hero
+def _hero_answer(hero: crud.HeroRow | crud.Stale | None) -> Answer:
+    """What a write that ends on one hero answers: the hero, 404, or 412."""
+    if hero is None:
+        return Answer(404, {"detail": HERO_NOT_FOUND})
+    if hero is Outcome.STALE:
+        return Answer(412, {"detail": STALE})
+    return Answer(200, {"id": hero["id"], "name": hero["name"], "age": hero["age"]}, etag(hero))
+
+
+async def _write(
+    request: Request,
+    key: str | None,
+    path: str,
+    body: HeroCreate | HeroUpdate | None,
+    work: Callable[[DriverConnection], Answer],
+) -> Answer:
+    """Run a write's work in the next group commit; with an Idempotency-Key, at most once."""
+    if key is None:
+        return await database(request).write(work)
+    # The body as the caller wrote it (fields left out stay out), for the key's fingerprint.
+    sent = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
+    claim = Claim(request.state.caller, key, request.method, path, fingerprint(sent))
+    idempotency: Idempotency = request.app.state.idempotency
+    return await idempotency.write(database(request), claim, work)
+
+
+def _respond(answer: Answer, response: Response) -> Any:
+    headers = answer.headers()
+    if answer.status != 200:
+        raise HTTPException(answer.status, answer.body["detail"], headers=headers or None)
+    response.headers.update(headers)
+    return answer.body
 
 
 # The routes are `async def` and make one call into Database (read, or write: a group commit),
@@ -88,14 +130,25 @@ def _with_etag(response: Response, hero: crud.HeroRow) -> crud.HeroRow:
     "/",
     response_model=HeroPublic,
     responses=_merge(
-        WRITE_RESPONSES, {200: {"links": _CREATED_LINKS, "headers": ETAG_HEADER}}, BODY_ERRORS
+        WRITE_RESPONSES,
+        {200: {"links": _CREATED_LINKS, "headers": {**ETAG_HEADER, **REPLAYED}}},
+        BODY_ERRORS,
     ),
 )
-async def create_hero(request: Request, hero: HeroCreate, response: Response) -> Any:
+async def create_hero(
+    request: Request,
+    hero: HeroCreate,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
-    created = await database(request).write(lambda connection: crud.create_hero(connection, values))
-    return _with_etag(response, created)
+
+    def create(connection: DriverConnection) -> Answer:
+        return _hero_answer(crud.create_hero(connection, values))
+
+    answer = await _write(request, idempotency_key, "/heroes/", hero, create)
+    return _respond(answer, response)
 
 
 @router.get(
@@ -165,10 +218,10 @@ async def read_hero(
     response_model=HeroPublic,
     responses=_merge(
         WRITE_RESPONSES,
-        NOT_FOUND,
+        _replayable(NOT_FOUND),
         BODY_ERRORS,
-        PRECONDITION_FAILED,
-        {200: {"headers": ETAG_HEADER}},
+        _replayable(PRECONDITION_FAILED),
+        {200: {"headers": {**ETAG_HEADER, **REPLAYED}}},
     ),
 )
 async def update_hero(
@@ -177,39 +230,55 @@ async def update_hero(
     hero: HeroUpdate,
     response: Response,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes)."""
     values = hero.model_dump(exclude_unset=True, exclude={"id"})
     versions = if_match_versions(if_match, hero_id)
-    db = database(request)
-    if not values:
-        # Nothing to change: a read, without taking the write lock or a write transaction.
-        found = await db.read(lambda connection: crud.get_hero(connection, hero_id)) or _not_found()
-        if versions is not None and found["version"] not in versions:
-            precondition_failed()
-        return _with_etag(response, found)
-    updated = await db.write(
-        lambda connection: crud.update_hero(connection, hero_id, values, versions)
-    )
-    if updated is Outcome.STALE:
-        precondition_failed()
-    return _with_etag(response, updated or _not_found())
+
+    def update(connection: DriverConnection) -> Answer:
+        if values:
+            return _hero_answer(crud.update_hero(connection, hero_id, values, versions))
+        # Nothing to change: what a read of the hero (and its version) says.
+        found = crud.get_hero(connection, hero_id)
+        stale = found is not None and versions is not None and found["version"] not in versions
+        return _hero_answer(Outcome.STALE if stale else found)
+
+    if not values and idempotency_key is None:
+        # A read, without taking the write lock or a write transaction.
+        answer = await database(request).read(update)
+    else:
+        path = f"/heroes/{hero_id}"
+        answer = await _write(request, idempotency_key, path, hero, update)
+    return _respond(answer, response)
 
 
 @router.delete(
     "/{hero_id}",
     response_model=Deleted,
-    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),
+    responses=_merge(
+        WRITE_RESPONSES,
+        _replayable(NOT_FOUND),
+        _replayable(PRECONDITION_FAILED),
+        {200: {"headers": REPLAYED}},
+    ),
 )
-async def delete_hero(request: Request, hero_id: HeroId, if_match: IfMatch = None) -> Deleted:
+async def delete_hero(
+    request: Request,
+    hero_id: HeroId,
+    response: Response,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Delete a hero. With `If-Match`, only if it is still the version the caller read."""
     versions = if_match_versions(if_match, hero_id)
-    deleted = await database(request).write(
-        lambda connection: crud.delete_hero(connection, hero_id, versions)
-    )
-    if deleted is Outcome.STALE:
-        precondition_failed()
-    if not deleted:
-        _not_found()
-    return Deleted()
+
+    def delete(connection: DriverConnection) -> Answer:
+        deleted = crud.delete_hero(connection, hero_id, versions)
+        if deleted is Outcome.STALE:
+            return Answer(412, {"detail": STALE})
+        return Answer(200, {"ok": True}) if deleted else Answer(404, {"detail": HERO_NOT_FOUND})
+
+    answer = await _write(request, idempotency_key, f"/heroes/{hero_id}", None, delete)
+    return _respond(answer, response)

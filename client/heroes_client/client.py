@@ -1,8 +1,66 @@
 import ssl
+import uuid
 from typing import Any, Self
 
 import httpx
 from attrs import define, evolve, field
+from httpx_retries import Retry, RetryTransport
+
+# The retry policy, as the OpenAI and Stripe SDKs have it: retry what can't have been done twice.
+# httpx-retries does the mechanics (Retry-After in seconds or as a date, exponential backoff with
+# full jitter); this module decides what may be retried, and gives every write an
+# Idempotency-Key, the same for all of one call's attempts, so that the server can tell a retry
+# from a new request and answer it with the first outcome.
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A lost answer, a timeout, and the statuses that mean "not now": 408, 429 (rate limited; nothing
+# was done), 502/503/504 (a proxy or the service could not answer), and 409 (the same key's first
+# request is still running: its answer will be there shortly).
+RETRY_STATUSES = frozenset({408, 409, 429, 502, 503, 504})
+# A write without a key is retried only when it can't have reached the server, or was refused
+# before anything ran (429).
+UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# What httpx.Client would otherwise hand to the transport it builds itself.
+_TRANSPORT_ARGS = ("cert", "http1", "http2", "limits", "proxy", "trust_env")
+
+
+class RetryingTransport(RetryTransport):
+    """Retries with backoff (httpx-retries), an Idempotency-Key on every write."""
+
+    def __init__(
+        self,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport,
+        max_retries: int,
+        initial_delay: float,
+        max_delay: float,
+        idempotency_keys: bool,
+    ) -> None:
+        policy: dict[str, Any] = {
+            "total": max_retries,
+            "allowed_methods": ["GET", "HEAD", "OPTIONS", *WRITES],
+            # Retry n waits up to initial_delay * 2 ** (n - 1) (full jitter), at most max_delay.
+            "backoff_factor": initial_delay / 2,
+            "max_backoff_wait": max_delay,
+            "backoff_jitter": 1.0,
+        }
+        super().__init__(transport, Retry(status_forcelist=RETRY_STATUSES, **policy))
+        self._keyless = Retry(status_forcelist=[429], retry_on_exceptions=UNSENT, **policy)
+        self._idempotency_keys = idempotency_keys
+
+    def _prepare(self, request: httpx.Request) -> None:
+        if request.method not in WRITES:
+            return
+        if self._idempotency_keys and "idempotency-key" not in request.headers:
+            request.headers["Idempotency-Key"] = str(uuid.uuid4())
+        if "idempotency-key" not in request.headers:
+            request.extensions.setdefault("retry", self._keyless)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._prepare(request)
+        return super().handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._prepare(request)
+        return await super().handle_async_request(request)
 
 
 @define
@@ -32,9 +90,21 @@ class Client:
         raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
             status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
             argument to the constructor.
+        max_retries: How many times a failed request is retried (0: never): after a connection error, a
+            timeout, a lost answer, or a 408, 409, 429, 502, 503 or 504.
+        retry_initial_delay: Seconds: the first retry waits up to this long (a random time, doubling with
+            each retry), unless the answer says Retry-After.
+        retry_max_delay: Seconds: no wait between retries is longer, Retry-After included.
+        idempotency_keys: Send an Idempotency-Key (a UUID4) with every POST, PATCH and DELETE that has none,
+            so that retrying it is safe. A write without a key is retried only when it can't have reached the
+            server.
     """
 
     raise_on_unexpected_status: bool = field(default=False, kw_only=True)
+    max_retries: int = field(default=2, kw_only=True)
+    retry_initial_delay: float = field(default=0.5, kw_only=True)
+    retry_max_delay: float = field(default=8.0, kw_only=True)
+    idempotency_keys: bool = field(default=True, kw_only=True)
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
@@ -80,6 +150,10 @@ class Client:
     def get_httpx_client(self) -> httpx.Client:
         """Get the underlying httpx.Client, constructing a new one if not previously set"""
         if self._client is None:
+            args = dict(self._httpx_args)
+            inner = args.pop("transport", None) or httpx.HTTPTransport(
+                verify=self._verify_ssl, **{name: args.pop(name) for name in _TRANSPORT_ARGS if name in args}
+            )
             self._client = httpx.Client(
                 base_url=self._base_url,
                 cookies=self._cookies,
@@ -87,7 +161,8 @@ class Client:
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
-                **self._httpx_args,
+                transport=self._retrying(inner),
+                **args,
             )
         return self._client
 
@@ -111,6 +186,10 @@ class Client:
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
         if self._async_client is None:
+            args = dict(self._httpx_args)
+            inner = args.pop("transport", None) or httpx.AsyncHTTPTransport(
+                verify=self._verify_ssl, **{name: args.pop(name) for name in _TRANSPORT_ARGS if name in args}
+            )
             self._async_client = httpx.AsyncClient(
                 base_url=self._base_url,
                 cookies=self._cookies,
@@ -118,9 +197,19 @@ class Client:
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
-                **self._httpx_args,
+                transport=self._retrying(inner),
+                **args,
             )
         return self._async_client
+
+    def _retrying(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport) -> RetryingTransport:
+        return RetryingTransport(
+            transport,
+            max_retries=self.max_retries,
+            initial_delay=self.retry_initial_delay,
+            max_delay=self.retry_max_delay,
+            idempotency_keys=self.idempotency_keys,
+        )
 
     async def __aenter__(self) -> Self:
         """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""
@@ -159,12 +248,24 @@ class AuthenticatedClient:
         raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
             status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
             argument to the constructor.
+        max_retries: How many times a failed request is retried (0: never): after a connection error, a
+            timeout, a lost answer, or a 408, 409, 429, 502, 503 or 504.
+        retry_initial_delay: Seconds: the first retry waits up to this long (a random time, doubling with
+            each retry), unless the answer says Retry-After.
+        retry_max_delay: Seconds: no wait between retries is longer, Retry-After included.
+        idempotency_keys: Send an Idempotency-Key (a UUID4) with every POST, PATCH and DELETE that has none,
+            so that retrying it is safe. A write without a key is retried only when it can't have reached the
+            server.
         token: The token to use for authentication
         prefix: The prefix to use for the Authorization header
         auth_header_name: The name of the Authorization header
     """
 
     raise_on_unexpected_status: bool = field(default=False, kw_only=True)
+    max_retries: int = field(default=2, kw_only=True)
+    retry_initial_delay: float = field(default=0.5, kw_only=True)
+    retry_max_delay: float = field(default=8.0, kw_only=True)
+    idempotency_keys: bool = field(default=True, kw_only=True)
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
@@ -215,6 +316,10 @@ class AuthenticatedClient:
         """Get the underlying httpx.Client, constructing a new one if not previously set"""
         if self._client is None:
             self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
+            args = dict(self._httpx_args)
+            inner = args.pop("transport", None) or httpx.HTTPTransport(
+                verify=self._verify_ssl, **{name: args.pop(name) for name in _TRANSPORT_ARGS if name in args}
+            )
             self._client = httpx.Client(
                 base_url=self._base_url,
                 cookies=self._cookies,
@@ -222,7 +327,8 @@ class AuthenticatedClient:
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
-                **self._httpx_args,
+                transport=self._retrying(inner),
+                **args,
             )
         return self._client
 
@@ -247,6 +353,10 @@ class AuthenticatedClient:
         """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
         if self._async_client is None:
             self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
+            args = dict(self._httpx_args)
+            inner = args.pop("transport", None) or httpx.AsyncHTTPTransport(
+                verify=self._verify_ssl, **{name: args.pop(name) for name in _TRANSPORT_ARGS if name in args}
+            )
             self._async_client = httpx.AsyncClient(
                 base_url=self._base_url,
                 cookies=self._cookies,
@@ -254,9 +364,19 @@ class AuthenticatedClient:
                 timeout=self._timeout,
                 verify=self._verify_ssl,
                 follow_redirects=self._follow_redirects,
-                **self._httpx_args,
+                transport=self._retrying(inner),
+                **args,
             )
         return self._async_client
+
+    def _retrying(self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport) -> RetryingTransport:
+        return RetryingTransport(
+            transport,
+            max_retries=self.max_retries,
+            initial_delay=self.retry_initial_delay,
+            max_delay=self.retry_max_delay,
+            idempotency_keys=self.idempotency_keys,
+        )
 
     async def __aenter__(self) -> Self:
         """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""

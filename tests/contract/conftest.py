@@ -10,11 +10,22 @@ from schemathesis.config import SchemathesisConfig
 
 from api.auth import SCHEME
 from tests.conftest import ROOT
+from tests.contract import hooks  # noqa: F401  (registers them for the in-process runs)
 
 SCHEMA_PATH = ROOT / "openapi.json"
 CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES_ENV = "HEROES_CONTRACT_EXAMPLES"
 KEY_ENV = "HEROES_CONTRACT_API_KEY"  # read by schemathesis.toml's [auth] section
+
+
+def contract_env(api_key: str) -> dict[str, str]:
+    """The environment of a `st` CLI run: the key, and our hooks (tests/contract/hooks.py)."""
+    return {
+        **os.environ,
+        KEY_ENV: api_key,
+        "SCHEMATHESIS_HOOKS": "tests.contract.hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
 
 
 def max_examples() -> int:

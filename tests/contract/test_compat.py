@@ -45,8 +45,9 @@ NEW_REQUIRED_FIELD = Plant(
 NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
 DELETE_REMOVED = Plant(
     "api/routes/heroes.py",
-    '@router.delete(\n    "/{hero_id}",\n    response_model=Deleted,\n'
-    "    responses=_merge(WRITE_RESPONSES, NOT_FOUND, PRECONDITION_FAILED),\n)\n",
+    '@router.delete(\n    "/{hero_id}",\n    response_model=Deleted,\n    responses=_merge(\n'
+    "        WRITE_RESPONSES,\n        _replayable(NOT_FOUND),\n"
+    '        _replayable(PRECONDITION_FAILED),\n        {200: {"headers": REPLAYED}},\n    ),\n)\n',
     "",
 )
 AGE_RENAMED = Plant(

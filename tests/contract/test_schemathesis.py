@@ -4,7 +4,6 @@ In-process over ASGI through the pytest integration (examples, coverage, fuzzing
 stateful create → read → update → delete chains), and over a real socket through the `st` CLI.
 """
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,13 @@ from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine
 
 from tests.conftest import ROOT, clear_heroes
-from tests.contract.conftest import CONFIG_PATH, KEY_ENV, SCHEMA_PATH, load_contract, max_examples
+from tests.contract.conftest import (
+    CONFIG_PATH,
+    SCHEMA_PATH,
+    contract_env,
+    load_contract,
+    max_examples,
+)
 
 
 @pytest.fixture
@@ -61,7 +66,7 @@ def test_contract_over_socket(api_key: str, live_server: str, database_url: str)
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     junit = ROOT / "reports" / f"schemathesis-socket-{backend}.xml"
     # The key reaches the CLI through the environment: schemathesis.toml names the variable.
-    env = {**os.environ, KEY_ENV: api_key}
+    env = contract_env(api_key)
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_PATH)),
         *("run", str(SCHEMA_PATH), "--url", live_server),

@@ -99,10 +99,10 @@ def test_migrate_says_from_which_revision_to_which(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'heroes.db'}"}
     first = heroes_api("migrate", env=env)
     assert first.returncode == 0, first.stderr
-    assert "from revision none (empty) to 0004 (head)" in first.stderr
+    assert "from revision none (empty) to 0005 (head)" in first.stderr
     again = heroes_api("migrate", env=env)
     assert again.returncode == 0, again.stderr
-    assert "is up to date, at revision 0004 (head)" in again.stderr
+    assert "is up to date, at revision 0005 (head)" in again.stderr
 
 
 def test_help_shows_defaults_commands_and_environment() -> None:

@@ -140,3 +140,26 @@ def test_no_lost_updates_across_replicas_with_if_match(database_url: str, tmp_pa
     assert acknowledged == increments_per_loop * loops
     assert final == acknowledged
     assert sum(conflicts for _, conflicts in outcomes) > 0  # the loops did collide
+
+
+def test_an_idempotency_key_is_honoured_across_replicas_and_restarts(
+    database_url: str, tmp_path: Path
+) -> None:
+    key = make_key(database_url, "retrier")
+    keyed = {**bearer(key), "Idempotency-Key": "across-replicas"}
+    with _replicas(database_url, 2, {}, tmp_path) as (first, second):
+        created = httpx.post(f"{first}/heroes/", json=HERO, headers=keyed)
+        replayed = httpx.post(f"{second}/heroes/", json=HERO, headers=keyed)
+        reused = httpx.post(f"{second}/heroes/", json={**HERO, "age": 1}, headers=keyed)
+    assert created.status_code == replayed.status_code == 200
+    assert replayed.json() == created.json()
+    assert replayed.headers["etag"] == created.headers["etag"]
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert reused.status_code == 422
+    # A replica started afresh knows it too: the record is in the database.
+    (tmp_path / "restarted").mkdir()
+    with _replicas(database_url, 1, {}, tmp_path / "restarted") as (restarted,):
+        again = httpx.post(f"{restarted}/heroes/", json=HERO, headers=keyed)
+        assert again.json() == created.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert len(httpx.get(f"{restarted}/heroes/").json()) == 1

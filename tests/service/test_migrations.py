@@ -14,9 +14,9 @@ from sqlmodel import SQLModel
 from api.config import Settings
 from api.main import create_app
 from api.migrate import alembic_config
-from tests.conftest import LOOPBACK
+from tests.conftest import LOOPBACK, bearer, make_key
 
-TABLES = ["alembic_version", "api_key", "commit_marker", "hero"]
+TABLES = ["alembic_version", "api_key", "commit_marker", "hero", "idempotency_record"]
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -74,3 +74,29 @@ def test_upgrade_from_0001_keeps_every_hero_and_gives_it_a_version(database_url:
         created = client.post("/heroes/", json={"name": "new", "secret_name": "s"})
         assert created.json()["id"] > last
         assert created.headers["etag"] == f'"{created.json()["id"]}.1"'
+
+
+def test_upgrade_from_2_2_0_keeps_heroes_and_keys_and_keyed_writes_work(database_url: str) -> None:
+    # 0003 is the schema 2.2.0 shipped with.
+    engine = create_engine(database_url)
+    config = alembic_config(engine)
+    command.downgrade(config, "0003")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO hero (name, age, secret_name) VALUES ('Old', 7, 's')"))
+    engine.dispose()
+    key = make_key(database_url)  # migrates to head, as `heroes-api keys create` does
+    with TestClient(create_app(Settings(DATABASE_URL=database_url)), client=LOOPBACK) as client:
+        assert [hero["name"] for hero in client.get("/heroes/").json()] == ["Old"]
+        headers = {**bearer(key), "Idempotency-Key": "upgrade-1"}
+        first = client.post("/heroes/", json={"name": "New", "secret_name": "s"}, headers=headers)
+        again = client.post("/heroes/", json={"name": "New", "secret_name": "s"}, headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert [hero["name"] for hero in client.get("/heroes/").json()] == ["Old", "New"]
+    # And back: the downgrade drops what 0004 added (and the fixture's database is left at head).
+    engine = create_engine(database_url)
+    command.downgrade(alembic_config(engine), "0003")
+    assert "idempotency_record" not in inspect(engine).get_table_names()
+    command.upgrade(alembic_config(engine), "head")
+    engine.dispose()

@@ -10,14 +10,17 @@ from ...models.hero_create import HeroCreate
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
 from ...models.server_error import ServerError
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: HeroCreate,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["idempotency-key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -54,6 +57,11 @@ def _parse_response(
         response_403 = ErrorMessage.from_dict(response.json())
 
         return response_403
+
+    if response.status_code == 409:
+        response_409 = ErrorMessage.from_dict(response.json())
+
+        return response_409
 
     if response.status_code == 413:
         response_413 = ErrorMessage.from_dict(response.json())
@@ -106,12 +114,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
 
     Args:
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroCreate):
 
     Raises:
@@ -124,6 +138,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -137,12 +152,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
 
     Args:
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroCreate):
 
     Raises:
@@ -156,6 +177,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -163,12 +185,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
 
     Args:
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroCreate):
 
     Raises:
@@ -181,6 +209,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -192,12 +221,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: HeroCreate,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Create Hero
 
      Create a hero. Any `id` in the body is ignored; the database assigns it.
 
     Args:
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroCreate):
 
     Raises:
@@ -212,5 +247,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -17,10 +17,14 @@ def _get_kwargs(
     hero_id: int,
     *,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
         headers["if-match"] = if_match
+
+    if not isinstance(idempotency_key, Unset):
+        headers["idempotency-key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
@@ -55,6 +59,11 @@ def _parse_response(
         response_404 = ErrorMessage.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorMessage.from_dict(response.json())
+
+        return response_409
 
     if response.status_code == 412:
         response_412 = ErrorMessage.from_dict(response.json())
@@ -108,6 +117,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]:
     """Delete Hero
 
@@ -117,6 +127,11 @@ def sync_detailed(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,6 +144,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         hero_id=hero_id,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -143,6 +159,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Deleted | ErrorMessage | HTTPValidationError | ServerError | None:
     """Delete Hero
 
@@ -152,6 +169,11 @@ def sync(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,6 +187,7 @@ def sync(
         hero_id=hero_id,
         client=client,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -173,6 +196,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[Deleted | ErrorMessage | HTTPValidationError | ServerError]:
     """Delete Hero
 
@@ -182,6 +206,11 @@ async def asyncio_detailed(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,6 +223,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         hero_id=hero_id,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -206,6 +236,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Deleted | ErrorMessage | HTTPValidationError | ServerError | None:
     """Delete Hero
 
@@ -215,6 +246,11 @@ async def asyncio(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -229,5 +265,6 @@ async def asyncio(
             hero_id=hero_id,
             client=client,
             if_match=if_match,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -19,10 +19,14 @@ def _get_kwargs(
     *,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
         headers["if-match"] = if_match
+
+    if not isinstance(idempotency_key, Unset):
+        headers["idempotency-key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -66,6 +70,11 @@ def _parse_response(
         response_404 = ErrorMessage.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorMessage.from_dict(response.json())
+
+        return response_409
 
     if response.status_code == 412:
         response_412 = ErrorMessage.from_dict(response.json())
@@ -125,6 +134,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
@@ -135,6 +145,11 @@ def sync_detailed(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -149,6 +164,7 @@ def sync_detailed(
         hero_id=hero_id,
         body=body,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -164,6 +180,7 @@ def sync(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
@@ -174,6 +191,11 @@ def sync(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -189,6 +211,7 @@ def sync(
         client=client,
         body=body,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -198,6 +221,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
@@ -208,6 +232,11 @@ async def asyncio_detailed(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -222,6 +251,7 @@ async def asyncio_detailed(
         hero_id=hero_id,
         body=body,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -235,6 +265,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: HeroUpdate,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
@@ -245,6 +276,11 @@ async def asyncio(
         hero_id (int): The hero's id.
         if_match (None | str | Unset): Change the hero only if its ETag is one of these (strong
             comparison) or `*`; otherwise 412 and nothing changes.
+        idempotency_key (None | str | Unset): Makes the write safe to retry: a repeat with the
+            same key (a UUID is recommended) gets the first request's stored answer, marked
+            `Idempotent-Replayed: true`, and changes nothing again. Scoped to the caller (its API
+            key); kept for HEROES_IDEMPOTENCY_TTL (24 hours by default). The same key with a different
+            request is a 422; while the first is still running, a 409.
         body (HeroUpdate): Only the fields present in the body change; `age: null` clears the age.
 
     Raises:
@@ -261,5 +297,6 @@ async def asyncio(
             client=client,
             body=body,
             if_match=if_match,
+            idempotency_key=idempotency_key,
         )
     ).parsed
