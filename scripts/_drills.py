@@ -1,38 +1,84 @@
 """Drills on the running topology (scripts/_topology.py): a replica killed under writers, and
 PgBouncer restarted under load. The tests run them reduced; `scripts/stress topology` full.
 
-Each returns what happened, counted; the caller decides what passes.
+The writers and the reader are the generated client (heroes_client), as a user runs it: it
+retries what failed with backoff, and sends every create with an Idempotency-Key, so that a
+create whose answer was lost can be sent again and stored once. Under it, a counting transport
+records every attempt's answer (what nginx and the replicas said), which the client absorbed.
+
+Each drill returns what happened, counted; the caller decides what passes.
 """
 
+import functools
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
 
 import httpx
 from _topology import Topology
+from heroes_client import AuthenticatedClient, Client
+from heroes_client.api.heroes import create_hero, read_heroes
+from heroes_client.models import HeroCreate, HeroPublic
+from heroes_client.types import Response
 
-HERO = {"name": "Drilled", "secret_name": "Under Load"}
+SECRET = "Under Load"
+# The client's defaults (2 retries, 0.5 s then up to 1 s, Retry-After honoured up to 8 s), but
+# for the retry count: a budget longer than the drill's outage, as the client's README advises
+# for a deployment that restarts parts under load.
+DRILL_RETRIES = 5
 
 
 @dataclass
 class Report:
-    acknowledged: list[int] = field(default_factory=list)  # ids of writes answered 200
-    answers: Counter[str] = field(default_factory=Counter)  # "POST 200", "GET 503", "ReadTimeout"
-    lost: list[int] = field(default_factory=list)  # acknowledged, and not there afterwards
-    slowest: float = 0.0  # seconds, the slowest request
+    acknowledged: list[str] = field(default_factory=list)  # names of the creates answered 200
+    failed: Counter[str] = field(default_factory=Counter)  # what the callers saw fail
+    attempts: Counter[str] = field(default_factory=Counter)  # each try: "POST 502", "GET 200"
+    lost: list[str] = field(default_factory=list)  # acknowledged, and not stored afterwards
+    duplicated: list[str] = field(default_factory=list)  # stored more than once
+    slowest: float = 0.0  # seconds, the slowest call (its retries included)
+    succeeded: int = 0  # calls answered 200
 
     def summary(self) -> str:
-        requests = sum(self.answers.values())
-        failed = {k: v for k, v in sorted(self.answers.items()) if not k.endswith(" 200")}
+        tries = sum(self.attempts.values())
+        absorbed = {k: v for k, v in sorted(self.attempts.items()) if not k.endswith(" 200")}
         return (
-            f"requests {requests:,}, acknowledged writes {len(self.acknowledged):,}, "
-            f"failed {failed or 0}, lost {len(self.lost)}, slowest {self.slowest:.2f} s"
+            f"calls {sum(self.failed.values()) + self.succeeded:,} ({tries:,} attempts), "
+            f"acknowledged creates {len(self.acknowledged):,}, client-visible failures "
+            f"{dict(self.failed) or 0}, retried answers {absorbed or 0}, lost {len(self.lost)}, "
+            f"duplicated {len(self.duplicated)}, slowest call {self.slowest:.2f} s"
         )
+
+
+class _Counting(httpx.BaseTransport):
+    """Every attempt's outcome, before the client's retries see it."""
+
+    def __init__(self, report: Report, lock: threading.Lock) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._report, self._lock = report, lock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self._inner.handle_request(request)
+        except httpx.TransportError as error:
+            self._count(f"{request.method} {type(error).__name__}")
+            raise
+        self._count(f"{request.method} {response.status_code}")
+        return response
+
+    def _count(self, outcome: str) -> None:
+        with self._lock:
+            self._report.attempts[outcome] += 1
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def make_key(topology: Topology, name: str = "drill") -> str:
@@ -44,7 +90,7 @@ def make_key(topology: Topology, name: str = "drill") -> str:
         text=True,
         check=True,
     )
-    key = made.stdout.strip().splitlines()[-1]
+    key: str = made.stdout.strip().splitlines()[-1]
     deadline = time.monotonic() + 10
     for port in topology.replica_ports:
         url = f"http://127.0.0.1:{port}/heroes/"
@@ -58,43 +104,56 @@ def make_key(topology: Topology, name: str = "drill") -> str:
 def _load(
     topology: Topology, key: str, writers: int, seconds: float, event: Callable[[float], None]
 ) -> Report:
-    """`writers` POSTing and one reader GETting through nginx for `seconds`; `event` runs
-    a third of the way in."""
+    """`writers` creating heroes and one reader paging through nginx, for `seconds`, with the
+    generated client; `event` runs a third of the way in."""
     report = Report()
     lock = threading.Lock()
     stop = threading.Event()
+    # This drill's heroes, apart from an earlier drill's on the same database.
+    prefix = f"drill-{uuid.uuid4().hex[:8]}-"
+    names = count()
 
-    def call(client: httpx.Client, method: str, path: str) -> httpx.Response | None:
+    def call(method: str, operation: Callable[[], Response[Any]]) -> None:
         started = time.monotonic()
         try:
-            if method == "POST":
-                response = client.post(path, json=HERO)
-            else:
-                response = client.get(path, params={"limit": 5})
-        except httpx.TransportError as error:
+            answer = operation()
+        except httpx.HTTPError as error:
             with lock:
-                report.answers[f"{method} {type(error).__name__}"] += 1
-            return None
+                report.failed[f"{method} {type(error).__name__}"] += 1
+            return
         finally:
             with lock:
                 report.slowest = max(report.slowest, time.monotonic() - started)
         with lock:
-            report.answers[f"{method} {response.status_code}"] += 1
-        return response
+            if answer.status_code != 200:
+                report.failed[f"{method} {answer.status_code}"] += 1
+                return
+            report.succeeded += 1
+            if method == "POST":
+                assert isinstance(answer.parsed, HeroPublic)
+                report.acknowledged.append(answer.parsed.name)
 
     def writer() -> None:
-        headers = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=topology.url, headers=headers, timeout=30) as client:
+        with AuthenticatedClient(
+            base_url=topology.url,
+            token=key,
+            max_retries=DRILL_RETRIES,
+            timeout=httpx.Timeout(30),
+            httpx_args={"transport": _Counting(report, lock)},
+        ) as client:
             while not stop.is_set():
-                response = call(client, "POST", "/heroes/")
-                if response is not None and response.status_code == 200:
-                    with lock:
-                        report.acknowledged.append(response.json()["id"])
+                body = HeroCreate(name=f"{prefix}{next(names)}", secret_name=SECRET)
+                call("POST", functools.partial(create_hero.sync_detailed, client=client, body=body))
 
     def reader() -> None:
-        with httpx.Client(base_url=topology.url, timeout=30) as client:
+        with Client(
+            base_url=topology.url,
+            max_retries=DRILL_RETRIES,
+            timeout=httpx.Timeout(30),
+            httpx_args={"transport": _Counting(report, lock)},
+        ) as client:
             while not stop.is_set():
-                call(client, "GET", "/heroes/")
+                call("GET", functools.partial(read_heroes.sync_detailed, client=client, limit=5))
 
     with ThreadPoolExecutor(writers + 1) as pool:
         running = [pool.submit(writer) for _ in range(writers)] + [pool.submit(reader)]
@@ -105,12 +164,21 @@ def _load(
         for future in running:
             future.result()
 
-    # Every acknowledged write must be there, read back through nginx.
-    with httpx.Client(base_url=topology.url, timeout=30) as client:
-        report.lost = [
-            hero for hero in report.acknowledged if client.get(f"/heroes/{hero}").status_code != 200
-        ]
+    # Every acknowledged create must be stored, once; and no create stored twice.
+    stored = _stored_names(topology, prefix)
+    report.lost = [name for name in report.acknowledged if stored[name] == 0]
+    report.duplicated = sorted(name for name, n in stored.items() if n > 1)
     return report
+
+
+def _stored_names(topology: Topology, prefix: str) -> Counter[str]:
+    """Every name of this drill's heroes, as many times as it is stored (read back through
+    nginx)."""
+    stored: Counter[str] = Counter()
+    with Client(base_url=topology.url, timeout=httpx.Timeout(30)) as client:
+        heroes: list[HeroPublic] = list(read_heroes.sync_all(client=client, limit=100))
+    stored.update(hero.name for hero in heroes if hero.name.startswith(prefix))
+    return stored
 
 
 def kill_a_replica(topology: Topology, key: str, writers: int, seconds: float) -> Report:
@@ -129,11 +197,13 @@ def restart_pgbouncer(topology: Topology, key: str, writers: int, seconds: float
     return _load(topology, key, writers, seconds, lambda _pause: topology.restart_pgbouncer())
 
 
-# What each drill may answer, and why (checked by the tests and scripts/stress topology):
+# What the service and nginx may answer an attempt during each drill, and why (checked by the
+# tests and scripts/stress topology); the client retries each of them:
 # - a replica killed: a POST in flight on it gets nginx's 502; nginx must not resend it to the
-#   other replica, as the killed one may have written it. GETs (idempotent) nginx resends.
-# A POST whose answer the replica had begun to send when it died reaches the caller cut off
-# (nginx had started relaying it, so it can only close the connection): RemoteProtocolError.
+#   other replica, as the killed one may have written it (the client does resend it, with its
+#   Idempotency-Key: stored once either way). GETs (idempotent) nginx resends itself. A POST whose
+#   answer the replica had begun to send when it died reaches the caller cut off
+#   (RemoteProtocolError).
 KILL_EXPLAINED = {"POST 200", "GET 200", "POST 502", "POST RemoteProtocolError"}
 # - PgBouncer restarted: requests that needed the database then get the documented 503
 #   (Retry-After: 1), at once, and the replicas reconnect by themselves.
