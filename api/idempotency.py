@@ -5,7 +5,7 @@ send the request again:
 
 - The first request with a key runs. Its answer (status, body, ETag) is stored in the same
   transaction as the write, with the caller, the key, the method, the path and a fingerprint of
-  the body: the write and its record commit together or not at all.
+  the body as parsed: the write and its record commit together or not at all.
 - The same caller repeating the key with the same request gets the stored answer, with
   `Idempotent-Replayed: true`, and nothing is written again, whatever became of the hero since.
 - The same key with another request (body, method or path) is a 422; while the first request
@@ -18,11 +18,11 @@ send the request again:
 - Records expire after HEROES_IDEMPOTENCY_TTL; api/housekeeping.py deletes them in small
   batches, off the request path.
 
-The key is taken first, inside the write's transaction: the record is inserted (to be filled
-in with the answer once the write has run), so that two requests racing on one key in different
-workers or replicas meet on the record's primary key. The second waits for the first's
-transaction (SQLite: the write lock; PostgreSQL: the key's index entry), then finds the record
-and replays it; it never runs the write.
+The record is inserted right after the write, in its transaction, with ON CONFLICT DO NOTHING:
+a new key (the common case) costs that one statement. If the key is on record already (a
+repeat), or another worker or replica is writing it (a repeat racing the first request: the
+INSERT waits for that transaction), the attempt rolls back, write and all, and the request runs
+again looking first: it then finds the record and replays it. The write never stands twice.
 """
 
 import functools
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy import Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import Database, Work
@@ -51,35 +51,23 @@ _COLUMNS = ("caller", "key", "method", "path", "fingerprint", "status", "body", 
 _THIS = (_c.caller == bindparam("caller")) & (_c.key == bindparam("key"))
 _FIND = select(_c.method, _c.path, _c.fingerprint, _c.status, _c.body, _c.etag, _c.created_at)
 _FIND = _FIND.where(_THIS)
-_RECLAIM = (
-    update(record_table)
-    .where(_THIS)
-    .values({name: bindparam(name) for name in ("method", "path", "fingerprint", "created_at")})
-)
-_ANSWER = (
-    update(record_table)
-    .where(_THIS)
-    .values({name: bindparam(name) for name in ("status", "body", "etag")})
-)
 _FORGET = delete(record_table).where(_THIS)
-_OLDEST = (
-    select(_c.caller, _c.key)
-    .where(_c.created_at < bindparam("before"))
-    .order_by(_c.created_at)
-    .limit(bindparam("batch"))
+# The oldest records (by id: the order they were made in), those of them expired: a batch
+# reads no further than its own size, however many records are younger.
+_OLDEST = select(_c.id).order_by(_c.id).limit(bindparam("batch"))
+PRUNE = delete(record_table).where(
+    _c.id.in_(_OLDEST.scalar_subquery()), _c.created_at < bindparam("before")
 )
-PRUNE = delete(record_table).where(tuple_(_c.caller, _c.key).in_(_OLDEST.scalar_subquery()))
 
 
 @functools.cache
-def _claim(dialect: str) -> Insert:
-    """The key, taken for this request: ON CONFLICT DO NOTHING inserts nothing if the key is
-    on record, after waiting for a transaction still writing it (PostgreSQL; SQLite has one
-    writer at a time). Dialect by dialect: each has its own ON CONFLICT construct."""
+def _record(dialect: str) -> Insert:
+    """The record, unless the key is on record already (ON CONFLICT DO NOTHING: one construct
+    per dialect)."""
     dml = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
     values: dict[str, Any] = {name: bindparam(name) for name in (*_COLUMNS, "created_at")}
-    claim: Insert = dml.insert(record_table).values(values).on_conflict_do_nothing()
-    return claim
+    record: Insert = dml.insert(record_table).values(values).on_conflict_do_nothing()
+    return record
 
 
 @dataclass(frozen=True)
@@ -109,10 +97,22 @@ class Claim:
     fingerprint: str
 
 
-def fingerprint(body: Any) -> str:
-    """SHA-256 of the body as parsed: whitespace and the order of keys don't count."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def fingerprint(values: dict[str, Any] | None) -> str:
+    """SHA-256 of the body as parsed: the values the write sets, in name order (so whitespace,
+    the order of keys and an ignored `id` don't count; `"age": null` and no age are the same
+    create). Integers, strings and None have one repr each."""
+    canonical = repr(sorted(values.items())) if values is not None else ""
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _KeyTaken(Exception):
+    """The key is on record, or a transaction is writing it: this attempt's write must not
+    stand. Raised inside the transaction, so that it rolls back."""
+
+
+# A write whose key was taken looks again: the record is then there to replay (after an attempt
+# that met a record still being committed, one more finds it committed).
+_LOOKS = 3
 
 
 class Idempotency:
@@ -132,40 +132,52 @@ class Idempotency:
             raise idempotency_key_in_use()
         self._running.add(running)
         try:
-            return await db.write(self._keyed(claim, work))
+            # Optimistic: a new key (the common case) costs one INSERT beside the write.
+            try:
+                return await db.write(self._keyed(claim, work, look_first=False))
+            except _KeyTaken:
+                pass
+            for _ in range(_LOOKS):
+                try:
+                    return await db.write(self._keyed(claim, work, look_first=True))
+                except _KeyTaken:
+                    continue
+            raise idempotency_key_in_use()
         finally:
             self._running.discard(running)
 
-    def _keyed(self, claim: Claim, work: Callable[[DriverConnection], Answer]) -> Work[Answer]:
+    def _keyed(
+        self, claim: Claim, work: Callable[[DriverConnection], Answer], look_first: bool
+    ) -> Work[Answer]:
         ttl = self.ttl_seconds
 
         def run(connection: DriverConnection) -> Answer:
             now = int(time.time())
             this = {"caller": claim.caller, "key": claim.key}
-            asked = {
-                "method": claim.method,
-                "path": claim.path,
-                "fingerprint": claim.fingerprint,
-                "created_at": now,
-            }
-            claiming = {**this, **asked, "status": 0, "body": "", "etag": None}
-            if not connection.rowcount(_claim(connection.dialect_name), claiming):
-                method, path, print_, status, body, tag, created_at = connection.rows(_FIND, this)[
-                    0
-                ]
+            if look_first and (found := connection.rows(_FIND, this)):
+                method, path, print_, status, body, tag, created_at = found[0]
                 if created_at > now - ttl:
                     if (method, path, print_) != (claim.method, claim.path, claim.fingerprint):
                         return Answer(422, {"detail": KEY_REUSED})  # nothing ran
                     return Answer(status, json.loads(body), tag, replayed=True)
-                connection.rowcount(_RECLAIM, {**this, **asked})  # expired: it starts afresh
+                connection.rowcount(_FORGET, this)  # expired: the key starts afresh
             answer = work(connection)
-            if answer.status in STORED_STATUSES:
-                body = json.dumps(answer.body, separators=(",", ":"))
-                connection.rowcount(
-                    _ANSWER, {**this, "status": answer.status, "body": body, "etag": answer.etag}
-                )
-            else:
-                connection.rowcount(_FORGET, this)
+            if answer.status not in STORED_STATUSES:
+                return answer
+            record = {
+                **this,
+                "method": claim.method,
+                "path": claim.path,
+                "fingerprint": claim.fingerprint,
+                "status": answer.status,
+                "body": json.dumps(answer.body, separators=(",", ":")),
+                "etag": answer.etag,
+                "created_at": now,
+            }
+            # ON CONFLICT DO NOTHING waits for a transaction still writing the key (PostgreSQL;
+            # SQLite has one writer at a time), then inserts nothing if it committed.
+            if not connection.rowcount(_record(connection.dialect_name), record):
+                raise _KeyTaken
             return answer
 
         return run

@@ -101,15 +101,14 @@ async def _write(
     request: Request,
     key: str | None,
     path: str,
-    body: HeroCreate | HeroUpdate | None,
+    values: dict[str, Any] | None,
     work: Callable[[DriverConnection], Answer],
 ) -> Answer:
-    """Run a write's work in the next group commit; with an Idempotency-Key, at most once."""
+    """Run a write's work in the next group commit; with an Idempotency-Key, at most once.
+    `values` are what the write sets, for the key's fingerprint."""
     if key is None:
         return await database(request).write(work)
-    # The body as the caller wrote it (fields left out stay out), for the key's fingerprint.
-    sent = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-    claim = Claim(request.state.caller, key, request.method, path, fingerprint(sent))
+    claim = Claim(request.state.caller, key, request.method, path, fingerprint(values))
     idempotency: Idempotency = request.app.state.idempotency
     return await idempotency.write(database(request), claim, work)
 
@@ -147,7 +146,7 @@ async def create_hero(
     def create(connection: DriverConnection) -> Answer:
         return _hero_answer(crud.create_hero(connection, values))
 
-    answer = await _write(request, idempotency_key, "/heroes/", hero, create)
+    answer = await _write(request, idempotency_key, "/heroes/", values, create)
     return _respond(answer, response)
 
 
@@ -250,7 +249,7 @@ async def update_hero(
         answer = await database(request).read(update)
     else:
         path = f"/heroes/{hero_id}"
-        answer = await _write(request, idempotency_key, path, hero, update)
+        answer = await _write(request, idempotency_key, path, values, update)
     return _respond(answer, response)
 
 

@@ -283,6 +283,7 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
     settings = Settings(DATABASE_URL=database_url)
     first_db = Database(create_engine(database_url), settings)
     second_db = Database(create_engine(database_url), settings)
+    started, gate = threading.Event(), threading.Event()
     inside, release = threading.Event(), threading.Event()
     claim = Claim("key:racer", "race", "POST", "/heroes/", "f" * 64)
 
@@ -290,16 +291,24 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
         hero = crud.create_hero(connection, {"name": "R", "age": None, "secret_name": "s"})
         return Answer(200, {"id": hero["id"]})
 
-    def create_then_hold(connection: DriverConnection) -> Answer:
-        answer = keyed_first(connection)
-        inside.set()  # the record is written, not yet committed
-        release.wait(10)
-        return answer
+    def busy(_connection: DriverConnection) -> None:
+        started.set()
+        gate.wait(10)
 
-    keyed_first = Idempotency(3600)._keyed(claim, create)
+    def hold(_connection: DriverConnection) -> None:
+        inside.set()  # the keyed write and its record are in the transaction, not committed
+        release.wait(10)
 
     async def scenario() -> tuple[Answer, Answer]:
-        first = asyncio.ensure_future(first_db.write(create_then_hold))
+        # The first worker's writer is busy, so that the keyed write and `hold` queue up and
+        # run as one group, in that order.
+        blocker = asyncio.ensure_future(first_db.write(busy))
+        await until(started.is_set)
+        first = asyncio.ensure_future(Idempotency(3600).write(first_db, claim, create))
+        held = asyncio.ensure_future(first_db.write(hold))
+        await until(lambda: first_db.writes_queued == 2)
+        gate.set()
+        await blocker
         await until(inside.is_set)
         second = asyncio.ensure_future(Idempotency(3600).write(second_db, claim, create))
         if second_db.engine.dialect.name == "postgresql":
@@ -308,11 +317,13 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
             await until(lambda: _someone_waits_on_a_lock(database_url))
         assert not second.done()
         release.set()
+        await held
         return await first, await second
 
     try:
         first, second = asyncio.run(scenario())
     finally:
+        gate.set()
         release.set()
         first_db.close()
         second_db.close()

@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "idempotency_record",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("caller", sa.String(length=100), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
@@ -28,13 +29,10 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("etag", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("caller", "key"),
-    )
-    op.create_index(
-        "ix_idempotency_record_created_at", "idempotency_record", ["created_at"], unique=False
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("caller", "key", name="uq_idempotency_record_caller_key"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_idempotency_record_created_at", table_name="idempotency_record")
     op.drop_table("idempotency_record")
