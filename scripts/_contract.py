@@ -19,6 +19,13 @@ CLIENT_CONFIG = ROOT / "scripts" / "client-config.yaml"
 CLIENT_TEMPLATES = ROOT / "scripts" / "client-templates"
 
 
+def schemathesis_env(**extra: str) -> dict[str, str]:
+    """The environment of a Schemathesis CLI run on our contract: the contract suite's hooks
+    (tests/contract/hooks.py: each generated write gets an Idempotency-Key of its own)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks", "PYTHONPATH": path, **extra}
+
+
 class Version(NamedTuple):
     """A release number, MAJOR.MINOR.PATCH (Semantic Versioning; no pre-releases)."""
 

@@ -1,6 +1,7 @@
 """The contract suite's schema: always the committed openapi.json, never the running app's."""
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from api.auth import SCHEME
 from tests.conftest import ROOT
 from tests.contract import hooks  # noqa: F401  (registers them for the in-process runs)
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from _contract import schemathesis_env
+
 SCHEMA_PATH = ROOT / "openapi.json"
 CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES_ENV = "HEROES_CONTRACT_EXAMPLES"
@@ -20,12 +24,7 @@ KEY_ENV = "HEROES_CONTRACT_API_KEY"  # read by schemathesis.toml's [auth] sectio
 
 def contract_env(api_key: str) -> dict[str, str]:
     """The environment of a `st` CLI run: the key, and our hooks (tests/contract/hooks.py)."""
-    return {
-        **os.environ,
-        KEY_ENV: api_key,
-        "SCHEMATHESIS_HOOKS": "tests.contract.hooks",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    return schemathesis_env(**{KEY_ENV: api_key})
 
 
 def max_examples() -> int:
