@@ -34,8 +34,9 @@ from api.limits import (
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 from api.openapi import operation_id
 from api.params import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PARAMETER,
     AfterId,
-    IdempotencyKey,
     IfMatch,
     IfNoneMatch,
     Limit,
@@ -44,6 +45,7 @@ from api.params import (
     NameFilter,
     Offset,
     Prefer,
+    idempotency_key,
 )
 
 router = APIRouter(
@@ -65,6 +67,10 @@ _CREATED_LINKS = {
         ("DeleteHero", "delete_hero"),
     ]
 }
+
+
+# The writes take an Idempotency-Key (read by _write, see api/params.py).
+_KEYED: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
 
 
 def _replayable(entry: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
@@ -99,13 +105,13 @@ def _hero_answer(hero: crud.HeroRow | crud.Stale | None) -> Answer:
 
 async def _write(
     request: Request,
-    key: str | None,
     path: str,
     values: dict[str, Any] | None,
     work: Callable[[DriverConnection], Answer],
 ) -> Answer:
     """Run a write's work in the next group commit; with an Idempotency-Key, at most once.
     `values` are what the write sets, for the key's fingerprint."""
+    key = idempotency_key(request)
     if key is None:
         return await database(request).write(work)
     claim = Claim(request.state.caller, key, request.method, path, fingerprint(values))
@@ -133,20 +139,16 @@ def _respond(answer: Answer, response: Response) -> Any:
         {200: {"links": _CREATED_LINKS, "headers": {**ETAG_HEADER, **REPLAYED}}},
         BODY_ERRORS,
     ),
+    openapi_extra=_KEYED,
 )
-async def create_hero(
-    request: Request,
-    hero: HeroCreate,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
+async def create_hero(request: Request, hero: HeroCreate, response: Response) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
 
     def create(connection: DriverConnection) -> Answer:
         return _hero_answer(crud.create_hero(connection, values))
 
-    answer = await _write(request, idempotency_key, "/heroes/", values, create)
+    answer = await _write(request, "/heroes/", values, create)
     return _respond(answer, response)
 
 
@@ -222,6 +224,7 @@ async def read_hero(
         _replayable(PRECONDITION_FAILED),
         {200: {"headers": {**ETAG_HEADER, **REPLAYED}}},
     ),
+    openapi_extra=_KEYED,
 )
 async def update_hero(
     request: Request,
@@ -229,7 +232,6 @@ async def update_hero(
     hero: HeroUpdate,
     response: Response,
     if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes)."""
@@ -244,12 +246,11 @@ async def update_hero(
         stale = found is not None and versions is not None and found["version"] not in versions
         return _hero_answer(Outcome.STALE if stale else found)
 
-    if not values and idempotency_key is None:
+    if not values and IDEMPOTENCY_KEY_HEADER not in request.headers:
         # A read, without taking the write lock or a write transaction.
         answer = await database(request).read(update)
     else:
-        path = f"/heroes/{hero_id}"
-        answer = await _write(request, idempotency_key, path, values, update)
+        answer = await _write(request, f"/heroes/{hero_id}", values, update)
     return _respond(answer, response)
 
 
@@ -262,13 +263,10 @@ async def update_hero(
         _replayable(PRECONDITION_FAILED),
         {200: {"headers": REPLAYED}},
     ),
+    openapi_extra=_KEYED,
 )
 async def delete_hero(
-    request: Request,
-    hero_id: HeroId,
-    response: Response,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, hero_id: HeroId, response: Response, if_match: IfMatch = None
 ) -> Any:
     """Delete a hero. With `If-Match`, only if it is still the version the caller read."""
     versions = if_match_versions(if_match, hero_id)
@@ -279,5 +277,5 @@ async def delete_hero(
             return Answer(412, {"detail": STALE})
         return Answer(200, {"ok": True}) if deleted else Answer(404, {"detail": HERO_NOT_FOUND})
 
-    answer = await _write(request, idempotency_key, f"/heroes/{hero_id}", None, delete)
+    answer = await _write(request, f"/heroes/{hero_id}", None, delete)
     return _respond(answer, response)
