@@ -25,7 +25,59 @@ TEXT_KEYS = {"description", "summary", "title", "examples", "example", "external
 # (key, the direction a request schema may move it without breaking anyone)
 LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
 UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+# As oasdiff names them in its rule ids (request-parameter-max-decreased, …).
+BOUND_NAMES = {
+    "minimum": "min",
+    "maximum": "max",
+    "exclusiveMinimum": "exclusive-min",
+    "exclusiveMaximum": "exclusive-max",
+    "minLength": "min-length",
+    "maxLength": "max-length",
+    "minItems": "min-items",
+    "maxItems": "max-items",
+    "minProperties": "min-properties",
+    "maxProperties": "max-properties",
+}
 ANONYMOUS = "{}"  # the security requirement that asks for nothing
+# What each kind of node may hold that this differ judges (besides TEXT_KEYS, which are text).
+# A key outside its set that differs is an unclassified change: breaking.
+DOCUMENT_KEYS = frozenset({"openapi", "info", "paths", "components", "servers", "security"})
+COMPONENT_KEYS = frozenset(
+    {"schemas", "parameters", "responses", "headers", "requestBodies", "securitySchemes"}
+)
+PATH_ITEM_KEYS = frozenset({*METHODS, "parameters"})
+OPERATION_KEYS = frozenset(
+    {"operationId", "security", "parameters", "requestBody", "responses", "deprecated"}
+)
+PARAMETER_KEYS = frozenset({"in", "name", "required", "schema", "deprecated"})
+BODY_KEYS = frozenset({"required", "content"})
+RESPONSE_KEYS = frozenset({"headers", "content", "links"})  # links: relations, for readers
+HEADER_KEYS = frozenset({"schema", "required", "deprecated"})
+MEDIA_KEYS = frozenset({"schema"})
+SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "$ref",
+        *LOWER_BOUNDS,
+        *UPPER_BOUNDS,
+        "pattern",
+        "format",
+        "multipleOf",
+        "const",
+        "enum",
+        "default",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +102,13 @@ class _Differ:
     # --- documents, operations -------------------------------------------------------------
 
     def run(self) -> list[Change]:
+        self.unhandled("document", self.old, self.new, DOCUMENT_KEYS)
+        self.servers("document", self.old.get("servers"), self.new.get("servers"))
+        self.components(self.old.get("components", {}), self.new.get("components", {}))
+        for path in sorted(self.old.get("paths", {}).keys() & self.new.get("paths", {}).keys()):
+            old_item = self.old["paths"][path]
+            new_item = self.new["paths"][path]
+            self.unhandled(f"path {path}", old_item, new_item, PATH_ITEM_KEYS)
         old_ops, new_ops = _operations(self.old), _operations(self.new)
         for key in sorted(old_ops.keys() - new_ops.keys()):
             self.add("breaking", "api-removed", key, "operation removed: old callers get 404/405")
@@ -57,6 +116,7 @@ class _Differ:
             self.add("additive", "endpoint-added", key, "new operation")
         for key in sorted(old_ops.keys() & new_ops.keys()):
             self.operation(key, old_ops[key], new_ops[key])
+        # A safety net behind the key checks: some difference, and nothing classified it.
         if not self.changes and _strip_text(self.old) != _strip_text(self.new):
             self.add(
                 "breaking", "unclassified-change", "document", "a change this differ can't classify"
@@ -67,7 +127,58 @@ class _Differ:
             )
         return self.changes
 
+    def unhandled(self, where: str, old: Any, new: Any, handled: frozenset[str]) -> None:
+        """Every key of `old`/`new` this differ doesn't judge must be unchanged: a change it
+        can't classify is breaking, whatever else changed beside it."""
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return
+        for key in sorted((old.keys() | new.keys()) - handled - TEXT_KEYS):
+            if _strip_text(old.get(key)) != _strip_text(new.get(key)):
+                self.add(
+                    "breaking",
+                    "unclassified-change",
+                    f"{where} `{key}`",
+                    f"{_show(old.get(key))} → {_show(new.get(key))}: a change this differ can't "
+                    "classify",
+                )
+
+    def servers(self, where: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        if not old:
+            self.add("additive", "api-servers-added", where, f"servers {_show(new)}")
+        else:
+            self.add(
+                "breaking",
+                "api-servers-changed",
+                where,
+                f"servers {_show(old)} → {_show(new)}: callers resolving URLs against them move",
+            )
+
+    def components(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        # Schemas, parameters, responses, headers and bodies are judged where they are used
+        # (through $ref); a security scheme is judged here.
+        self.unhandled("components", old, new, COMPONENT_KEYS)
+        old_schemes, new_schemes = old.get("securitySchemes", {}), new.get("securitySchemes", {})
+        for name in sorted(old_schemes.keys() | new_schemes.keys()):
+            if _strip_text(old_schemes.get(name)) != _strip_text(new_schemes.get(name)):
+                self.add(
+                    "breaking" if name in old_schemes else "additive",
+                    "security-scheme-changed" if name in old_schemes else "security-scheme-added",
+                    f"security scheme `{name}`",
+                    f"{_show(old_schemes.get(name))} → {_show(new_schemes.get(name))}",
+                )
+
     def operation(self, where: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.unhandled(where, old, new, OPERATION_KEYS)
+        if old.get("operationId") != new.get("operationId"):
+            self.add(
+                "breaking",
+                "operation-id-changed",
+                where,
+                f"operationId {_show(old.get('operationId'))} → {_show(new.get('operationId'))}: "
+                "clients generated from the contract name their functions after it",
+            )
         self.security(where, old, new)
         self.parameters(where, old.get("parameters", []), new.get("parameters", []))
         self.request_body(where, old.get("requestBody"), new.get("requestBody"))
@@ -123,6 +234,7 @@ class _Differ:
         for key in sorted(old_params.keys() & new_params.keys()):
             at = f"{where} {key[0]} parameter `{key[1]}`"
             old_p, new_p = old_params[key], new_params[key]
+            self.unhandled(at, old_p, new_p, PARAMETER_KEYS)
             if not old_p.get("required") and new_p.get("required"):
                 self.add("breaking", "request-parameter-became-required", at, "now required")
             elif old_p.get("required") and not new_p.get("required"):
@@ -148,6 +260,7 @@ class _Differ:
         if not new:
             self.add("breaking", "request-body-removed", at, "the operation no longer reads a body")
             return
+        self.unhandled(at, old, new, BODY_KEYS)
         if not old.get("required") and new.get("required"):
             self.add("breaking", "request-body-became-required", at, "now required")
         self.content("request-body", at, old.get("content", {}), new.get("content", {}), "request")
@@ -188,14 +301,26 @@ class _Differ:
         for status in sorted(old.keys() & new.keys()):
             at = f"{where} response {status}"
             old_r, new_r = self.resolve(old[status], self.old), self.resolve(new[status], self.new)
+            self.unhandled(at, old_r, new_r, RESPONSE_KEYS)
             old_h, new_h = old_r.get("headers", {}), new_r.get("headers", {})
             for name in sorted(old_h.keys() - new_h.keys()):
                 self.add("breaking", "response-header-removed", f"{at} header `{name}`", "removed")
             for name in sorted(new_h.keys() - old_h.keys()):
                 self.add("additive", "response-header-added", f"{at} header `{name}`", "new header")
+            for name in sorted(old_h.keys() & new_h.keys()):
+                self.header(f"{at} header `{name}`", old_h[name], new_h[name])
             self.content(
                 "response", at, old_r.get("content", {}), new_r.get("content", {}), "response"
             )
+
+    def header(self, at: str, old: Any, new: Any) -> None:
+        old, new = self.resolve(old, self.old), self.resolve(new, self.new)
+        self.unhandled(at, old, new, HEADER_KEYS)
+        if old.get("required") and not new.get("required"):
+            self.add("breaking", "response-header-became-optional", at, "no longer always sent")
+        elif not old.get("required") and new.get("required"):
+            self.add("additive", "response-header-became-required", at, "now always sent")
+        self.schema("response-header", at, old.get("schema", {}), new.get("schema", {}), "response")
 
     def content(
         self, rule: str, at: str, old: dict[str, Any], new: dict[str, Any], direction: Direction
@@ -207,6 +332,7 @@ class _Differ:
         for media in sorted(new.keys() - old.keys()):
             self.add("additive", f"{rule}-media-type-added", f"{at} {media}", "media type added")
         for media in sorted(old.keys() & new.keys()):
+            self.unhandled(f"{at} {media}", old[media], new[media], MEDIA_KEYS)
             self.schema(
                 rule, at, old[media].get("schema", {}), new[media].get("schema", {}), direction
             )
@@ -271,12 +397,13 @@ class _Differ:
         depth: int,
     ) -> None:
         widen_ok = direction == "request"
+        self.unhandled(at, old, new, SCHEMA_KEYS)
         for key in LOWER_BOUNDS + UPPER_BOUNDS:
             a, b = old.get(key), new.get(key)
             if a == b:
                 continue
             lower = key in LOWER_BOUNDS
-            name = key.removeprefix("exclusive").lower().replace("length", " length")
+            name = BOUND_NAMES[key]
             if a is None or b is None:
                 # A bound that appears tightens; one that vanishes loosens.
                 tightened, moved = a is None, "added" if a is None else "removed"
@@ -291,11 +418,9 @@ class _Differ:
                     if widen_ok
                     else "responses may now fall outside what old callers were promised"
                 )
-                self.add(
-                    "breaking", f"{rule}-{name.replace(' ', '-')}-{moved}", at, f"{words}: {why}"
-                )
+                self.add("breaking", f"{rule}-{name}-{moved}", at, f"{words}: {why}")
             else:
-                self.add("additive", f"{rule}-{name.replace(' ', '-')}-{moved}", at, words)
+                self.add("additive", f"{rule}-{name}-{moved}", at, words)
         for key in ("pattern", "format", "multipleOf", "const"):
             if old.get(key) != new.get(key):
                 self.add(
@@ -438,12 +563,20 @@ def _branches(schema: Any, document: dict[str, Any]) -> dict[str, dict[str, Any]
 
 
 def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        f"{method.upper()} {path}": operation
-        for path, item in document.get("paths", {}).items()
-        for method, operation in item.items()
-        if method in METHODS
-    }
+    """Every operation, with its path's parameters (an operation's own override them)."""
+    found = {}
+    for path, item in document.get("paths", {}).items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            own = operation.get("parameters", [])
+            named = {(p.get("in"), p.get("name")) for p in own}
+            inherited = [p for p in shared if (p.get("in"), p.get("name")) not in named]
+            if inherited:
+                operation = {**operation, "parameters": [*inherited, *own]}
+            found[f"{method.upper()} {path}"] = operation
+    return found
 
 
 def _requirements(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
