@@ -26,12 +26,6 @@ logger = logging.getLogger("api")
 SCHEME = "ApiKey"
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
-# Reads are explicitly public. A key may still be sent: it is then checked (a wrong one is a 401),
-# and the caller's rate limit is the key's. (Declaring the key optional, `[{}, {ApiKey: []}]`,
-# would make the generated client demand an AuthenticatedClient for every read.)
-PUBLIC: dict[str, list[dict[str, list[str]]]] = {"security": []}
-# An operation that needs the key (writes; reads too with HEROES_PUBLIC_READS=false).
-KEY_NEEDED: dict[str, list[dict[str, list[str]]]] = {"security": [{SCHEME: []}]}
 
 bearer = HTTPBearer(
     auto_error=False,

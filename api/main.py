@@ -10,6 +10,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from api import housekeeping, metrics, openapi
+from api.access import require_policies
 from api.auth import KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
@@ -83,6 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         contact={"name": "Heroes API maintainers"},
+        # Relative: wherever the service is deployed, its operations are under its own root. The
+        # audience and environment are the OWASP ruleset's asks (api9:2023, inventory).
+        servers=[
+            {
+                "url": "/",
+                "description": "production: this service, wherever it is deployed",
+                "x-internal": False,
+            }
+        ],
         license_info={"name": "MIT", "identifier": "MIT"},
         openapi_tags=[
             {"name": "heroes", "description": "The heroes: create, read, update, delete."},
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics:
         app.include_router(metrics.router)
     app.state.settings = settings
+    require_policies(app)  # every route says who may call it, or the app doesn't start
     openapi.install(app, private_reads=not settings.public_reads)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeadMiddleware)

@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import Engine, event
 
-from api.access import CheckedRoute
+from api.access import READ, CheckedRoute, policy
 
 # The *_created series say when each counter was first used: noise on every scrape.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -123,6 +123,7 @@ router = APIRouter(route_class=CheckedRoute)
 
 
 @router.get("/metrics", include_in_schema=False)
+@policy(READ)
 def metrics(request: Request) -> Response:
     # A plain def: with several workers, collecting reads every worker's file from disk.
     # Prometheus asks for OpenMetrics in Accept; curl gets the classic text format.

@@ -1,7 +1,8 @@
 """What the served schema says beyond what FastAPI writes from the routes: the HEAD operations
 (answered by api/middleware.py), the X-Request-ID header of every response
-(api/observability.py), the API key's security scheme (checked by api/access.py, not by a
-FastAPI security dependency) and, with HEROES_PUBLIC_READS=false, that reads need a key."""
+(api/observability.py), the API key's security scheme (checked by the routes' policies,
+api/access.py, not by a FastAPI security dependency) and, with HEROES_PUBLIC_READS=false, that
+the reads (their policy says which) need a key."""
 
 import copy
 from collections.abc import Callable
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
 
-from api.auth import KEY_NEEDED, SCHEME, bearer
+from api.access import KEY_NEEDED, CheckedRoute
+from api.auth import SCHEME, bearer
 from api.limits import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
 
 REQUEST_ID = {
@@ -54,6 +56,12 @@ def install(app: FastAPI, private_reads: bool) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
+        # The reads whose policy makes them need a key when reads do (api/access.py).
+        private = {
+            route.path
+            for route in app.routes
+            if private_reads and isinstance(route, CheckedRoute) and route.policy.read
+        }
         schema["components"]["headers"] = {"X-Request-ID": REQUEST_ID}
         # As FastAPI writes a security dependency's scheme.
         schema["components"]["securitySchemes"] = {
@@ -63,10 +71,11 @@ def install(app: FastAPI, private_reads: bool) -> None:
             for operation in item.values():
                 for response in operation["responses"].values():
                     response.setdefault("headers", {})["X-Request-ID"] = _REQUEST_ID_REF
+        for path, item in schema["paths"].items():
             if "get" not in item:
                 continue
-            if private_reads and "security" in item["get"]:
-                item["get"].update(copy.deepcopy(KEY_NEEDED))
+            if path in private:
+                item["get"]["security"] = copy.deepcopy(KEY_NEEDED)
             item["head"] = _head(item["get"])
         app.openapi_schema = schema
         return schema

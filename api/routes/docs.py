@@ -17,6 +17,8 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.access import OPEN, CheckedRoute, policy
+
 STATIC_URL = "/static-offline-docs"
 _STATIC_FILES = Path(fastapi_offline.__file__).parent / "static"
 
@@ -36,7 +38,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 _HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
-router = APIRouter(include_in_schema=False)
+# The pages are open to anyone (the schema they show is served to anyone too).
+router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 
 
 def _page(html: HTMLResponse) -> HTMLResponse:
@@ -45,6 +48,7 @@ def _page(html: HTMLResponse) -> HTMLResponse:
 
 
 @router.get("/docs")
+@policy(OPEN)
 async def swagger_ui(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
     root = request.scope.get("root_path", "")
@@ -63,11 +67,13 @@ async def swagger_ui(request: Request) -> HTMLResponse:
 
 
 @router.get("/docs/oauth2-redirect")
+@policy(OPEN)
 async def swagger_ui_redirect() -> HTMLResponse:
     return _page(get_swagger_ui_oauth2_redirect_html())
 
 
 @router.get("/redoc")
+@policy(OPEN)
 async def redoc(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
     root = request.scope.get("root_path", "")

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
+from api.access import OPEN, CheckedRoute, policy
 from api.db import Overloaded
 from api.deps import DatabaseDep
 from api.driver import DriverConnection
@@ -15,7 +16,10 @@ from api.errors import COMMON_RESPONSES
 from api.openapi import operation_id
 
 router = APIRouter(
-    tags=["health"], responses=COMMON_RESPONSES, generate_unique_id_function=operation_id
+    tags=["health"],
+    responses=COMMON_RESPONSES,
+    generate_unique_id_function=operation_id,
+    route_class=CheckedRoute,
 )
 
 
@@ -36,6 +40,7 @@ def _ping(connection: DriverConnection) -> None:
     response_model=Health,
     responses={503: {"model": Health, "description": "The database does not answer"}},
 )
+@policy(OPEN)  # a load balancer's probe: no key, no rate limit
 async def health(db: DatabaseDep) -> Any:
     """Report whether the database answers a trivial query."""
     try:

@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import crud
-from api.access import CheckedRoute
-from api.auth import PUBLIC
+from api.access import JSON_WRITE, READ, WRITE, CheckedRoute, policy
 from api.conditional import etag, if_match_versions, none_match
 from api.crud import Filters, Outcome
 from api.deps import HeroId, database
@@ -53,7 +52,7 @@ router = APIRouter(
     tags=["heroes"],
     responses=COMMON_RESPONSES,
     generate_unique_id_function=operation_id,
-    # Each route checks its caller (key, rate limit, media type) before FastAPI reads the request.
+    # Each route checks its caller by its @policy (api/access.py) before FastAPI reads the request.
     route_class=CheckedRoute,
 )
 
@@ -141,6 +140,7 @@ def _respond(answer: Answer, response: Response) -> Any:
     ),
     openapi_extra=_KEYED,
 )
+@policy(JSON_WRITE)
 async def create_hero(request: Request, hero: HeroCreate, response: Response) -> Any:
     """Create a hero. Any `id` in the body is ignored; the database assigns it."""
     values = hero.model_dump(exclude={"id"})
@@ -156,8 +156,8 @@ async def create_hero(request: Request, hero: HeroCreate, response: Response) ->
     "/",
     response_model=HeroPage,
     responses=_merge(READ_RESPONSES, {200: {"headers": PAGE_HEADERS}}),
-    openapi_extra=PUBLIC,
 )
+@policy(READ)
 async def read_heroes(
     request: Request,
     response: Response,
@@ -199,8 +199,8 @@ async def read_heroes(
     "/{hero_id}",
     response_model=HeroPublic,
     responses=_merge(READ_RESPONSES, NOT_FOUND, NOT_MODIFIED, {200: {"headers": ETAG_HEADER}}),
-    openapi_extra=PUBLIC,
 )
+@policy(READ)
 async def read_hero(
     request: Request, hero_id: HeroId, response: Response, if_none_match: IfNoneMatch = None
 ) -> Any:
@@ -226,6 +226,7 @@ async def read_hero(
     ),
     openapi_extra=_KEYED,
 )
+@policy(JSON_WRITE)
 async def update_hero(
     request: Request,
     hero_id: HeroId,
@@ -265,6 +266,7 @@ async def update_hero(
     ),
     openapi_extra=_KEYED,
 )
+@policy(WRITE)
 async def delete_hero(
     request: Request, hero_id: HeroId, response: Response, if_match: IfMatch = None
 ) -> Any:

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 
+from api.access import KEY_NEEDED, CheckedRoute, MissingPolicy, require_policies
 from api.config import Settings
 from api.driver import DriverConnection, Statements
 from api.errors import PROTECTED_MODE
@@ -314,3 +315,40 @@ def active_keys_by_name(engine: Engine) -> dict[str, str]:
         return {name: key_hash for key_hash, name in active_keys(driver).items()}
     finally:
         connection.close()
+
+
+def test_a_route_without_a_policy_cannot_be_declared() -> None:
+    router = APIRouter(route_class=CheckedRoute)
+
+    async def unguarded() -> None:
+        pass
+
+    with pytest.raises(MissingPolicy, match="declares no access policy"):
+        router.add_api_route("/unguarded", unguarded, methods=["POST"])
+
+
+def test_an_app_with_an_unchecked_route_does_not_start(settings: Settings) -> None:
+    app = create_app(settings)
+
+    async def unguarded() -> None:
+        pass
+
+    app.router.add_api_route("/unguarded", unguarded, methods=["POST"])  # a plain APIRoute
+    with pytest.raises(MissingPolicy, match="is not a CheckedRoute"):
+        require_policies(app)
+
+
+@pytest.mark.parametrize("public_reads", [True, False])
+def test_each_operations_security_is_its_routes_policy(
+    database_url: str, public_reads: bool
+) -> None:
+    app = create_app(Settings(DATABASE_URL=database_url, public_reads=public_reads))
+    paths = app.openapi()["paths"]
+    checked = [route for route in app.routes if isinstance(route, CheckedRoute)]
+    assert checked
+    for route in checked:
+        if not route.include_in_schema:
+            continue
+        expected = KEY_NEEDED if route.policy.read and not public_reads else route.policy.security
+        for method in route.methods or set():
+            assert paths[route.path][method.lower()]["security"] == expected, (route.path, method)
