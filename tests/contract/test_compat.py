@@ -79,7 +79,8 @@ NEW_OPERATION = Plant(
     "api/routes/health.py",
     "generate_unique_id_function=operation_id\n)\n",
     "generate_unique_id_function=operation_id\n)\n\n\n"
-    '@router.get("/ping")\nasync def ping() -> dict[str, str]:\n    return {"ping": "pong"}\n',
+    '@router.get("/ping")\n@policy(OPEN)\nasync def ping() -> dict[str, str]:\n'
+    '    return {"ping": "pong"}\n',
 )
 # Request-only: `name` is in responses too, and a longer name there breaks the old promise that
 # names are at most 100 characters (the gate says so, statically and through Schemathesis).
