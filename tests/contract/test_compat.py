@@ -77,8 +77,8 @@ NEW_RESPONSE_PROPERTY = Plant(
 )
 NEW_OPERATION = Plant(
     "api/routes/health.py",
-    "generate_unique_id_function=operation_id\n)\n",
-    "generate_unique_id_function=operation_id\n)\n\n\n"
+    "route_class=CheckedRoute,\n)\n",
+    "route_class=CheckedRoute,\n)\n\n\n"
     '@router.get("/ping")\n@policy(OPEN)\nasync def ping() -> dict[str, str]:\n'
     '    return {"ping": "pong"}\n',
 )
