@@ -28,7 +28,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from api.auth import SCHEME, bearer, reader, writer
-from api.ratelimit import RateLimiter
+from api.services import services
 
 Check = Callable[[Request], Awaitable[None]]
 
@@ -45,14 +45,14 @@ def require_json(request: Request) -> None:
 
 
 async def check_read(request: Request) -> None:
-    limiter: RateLimiter = request.app.state.limiter
-    await limiter.read(await reader(request))
+    found = services(request)
+    await found.limiter.read(await reader(request, found.keys, found.settings.public_reads))
 
 
 async def check_write(request: Request) -> None:
-    limiter: RateLimiter = request.app.state.limiter
-    caller = writer(request, await bearer(request))
-    await limiter.write(caller)
+    found = services(request)
+    caller = writer(request, await bearer(request), found.keys)
+    await found.limiter.write(caller)
     # Who wrote, for the scope of an Idempotency-Key (api/idempotency.py).
     request.state.caller = caller
 

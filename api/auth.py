@@ -89,8 +89,7 @@ class KeyRing:
         return found
 
 
-def _loaded_ring(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.keys
+def _loaded(ring: KeyRing) -> KeyRing:
     if not ring.loaded:
         raise keys_unavailable()
     return ring
@@ -110,35 +109,37 @@ def _client_address(request: Request) -> str:
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 
-def _key_holder(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+def _key_holder(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, ring: KeyRing
+) -> str:
     """The caller named by a present Authorization header, or a 401."""
     header = request.headers["authorization"]
     if credentials is None or len(header) > AUTHORIZATION_MAX_LENGTH:
         raise unauthorized("Malformed Authorization header: send 'Bearer <key>'")
-    ring = _loaded_ring(request)
-    name = ring.identify(credentials.credentials)
+    name = _loaded(ring).identify(credentials.credentials)
     if name is None:
         raise unauthorized("Unknown or revoked API key", error="invalid_token")
     return f"key:{name}"
 
 
-def writer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+def writer(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, ring: KeyRing
+) -> str:
     """Who is writing: a key's holder, or (protected mode) a loopback client. Else 401 or 403."""
     if "authorization" in request.headers:
-        return _key_holder(request, credentials)
-    ring = _loaded_ring(request)
-    if not ring.protected:
+        return _key_holder(request, credentials, ring)
+    if not _loaded(ring).protected:
         raise unauthorized("This operation needs an API key: send 'Authorization: Bearer <key>'")
     if _direct_loopback(request):
         return _client_address(request)
     raise forbidden_protected_mode()
 
 
-async def reader(request: Request) -> str:
-    """Who is reading. Reads are public unless HEROES_PUBLIC_READS=false; a key that is sent is
-    checked all the same (a wrong key is a mistake worth telling)."""
+async def reader(request: Request, ring: KeyRing, public: bool) -> str:
+    """Who is reading. Reads are public unless HEROES_PUBLIC_READS=false (`public`); a key that
+    is sent is checked all the same (a wrong key is a mistake worth telling)."""
     if "authorization" in request.headers:
-        return _key_holder(request, await bearer(request))
-    if request.app.state.settings.public_reads:
+        return _key_holder(request, await bearer(request), ring)
+    if public:
         return _client_address(request)
-    return writer(request, None)
+    return writer(request, None, ring)

@@ -6,7 +6,6 @@ A mistake in the configuration or an unreachable database ends it with one line 
 
 import argparse
 import logging
-import os
 import sys
 from importlib.metadata import version
 
@@ -226,12 +225,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except PortInUse as error:
         raise CliError(str(error)) from None
     if args.no_access_log:
-        os.environ["HEROES_ACCESS_LOG"] = "false"  # read by the workers' settings
+        settings = settings.model_copy(update={"access_log": False})
     if settings.migrate_on_startup:
         # Migrate once here, so that workers starting together don't race to do it.
         _migrate(settings)
-        os.environ["HEROES_MIGRATE_ON_STARTUP"] = "false"
-    get_settings.cache_clear()  # a single worker runs in this process: it reads them afresh
+        settings = settings.model_copy(update={"migrate_on_startup": False})
     options = ServeOptions(
         host=args.host,
         port=args.port,

@@ -11,11 +11,11 @@ from fastapi import Depends, Path, Request
 
 from api.db import Database
 from api.limits import ID_MAX
+from api.services import services
 
 
 def database(request: Request) -> Database:
-    found: Database = request.app.state.db
-    return found
+    return services(request).db
 
 
 # async: a plain attribute lookup must not cost a trip through the thread pool.

@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -207,9 +207,9 @@ def _allowed_methods(request: Request) -> set[str]:
     # routes would advertise only that one's methods in `Allow`: ask every route instead.
     path = request.scope["path"]
     methods: set[str] = set()
-    for route in request.app.state.api_routes:
-        if route.path_regex.match(path):
-            methods |= route.methods
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
     if "GET" in methods:
         methods.add("HEAD")  # api/middleware.py answers it
     return methods
@@ -250,10 +250,7 @@ async def overloaded_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": OVERLOADED}, status_code=503, headers={"Retry-After": "1"})
 
 
-def install_error_handlers(app: FastAPI, routers: list[APIRouter]) -> None:
-    app.state.api_routes = [
-        route for router in routers for route in router.routes if isinstance(route, APIRoute)
-    ]
+def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     for exc_type in (OperationalError, PoolTimeoutError):

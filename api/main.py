@@ -1,4 +1,8 @@
-"""Assembles the app: settings → engine → migrations → routers and error handlers."""
+"""Assembles the app: settings → engine → migrations → services → routers and error handlers.
+
+`create_app(settings)` is the app factory (uvicorn's `factory=True`): nothing is built at import,
+and each worker gets the settings `heroes-api` parsed (api/serve.py).
+"""
 
 import asyncio
 import gc
@@ -22,6 +26,7 @@ from api.migrate import upgrade_to_head
 from api.observability import ObserveRequests
 from api.ratelimit import RateLimiter
 from api.routes import docs, health, heroes
+from api.services import Services
 
 YOUNG_GENERATION_THRESHOLD = 20_000
 
@@ -46,15 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool(engine)
         if settings.migrate_on_startup:
             upgrade_to_head(engine)
-        app.state.db = Database(engine, settings)
-        app.state.keys = KeyRing(app.state.db, settings.key_refresh_seconds)
-        await app.state.keys.load()  # if it fails, the refresher tries again
-        refresher = asyncio.create_task(app.state.keys.refresh_forever())
-        app.state.limiter = RateLimiter(settings)
+        db = Database(engine, settings)
         ttl_seconds = int(settings.idempotency_ttl.total_seconds())
-        app.state.idempotency = Idempotency(ttl_seconds)
-        sweeper = asyncio.create_task(housekeeping.sweep_forever(app.state.db, ttl_seconds))
-        _log_access_policy(settings, app.state.keys, app.state.limiter)
+        found = app.state.services = Services(
+            settings=settings,
+            db=db,
+            keys=KeyRing(db, settings.key_refresh_seconds),
+            limiter=RateLimiter(settings),
+            idempotency=Idempotency(ttl_seconds),
+        )
+        await found.keys.load()  # if it fails, the refresher tries again
+        refresher = asyncio.create_task(found.keys.refresh_forever())
+        sweeper = asyncio.create_task(housekeeping.sweep_forever(db, ttl_seconds))
+        _log_access_policy(settings, found.keys, found.limiter)
         # Everything alive now lives as long as the app: keeping it out of the collector's
         # generations removes the ~20 ms pauses that set the p99 of page requests.
         gc.collect()
@@ -71,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             gc.set_threshold(*threshold)
             gc.unfreeze()
-            app.state.db.close()
+            db.close()
             metrics.worker_stopped()
 
     app = FastAPI(
@@ -107,11 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Their routes, on the app's own router: an included router (lazy since FastAPI 0.16x)
         # matches every request twice, ~15 µs of a GET one's ~140 in-process.
         app.router.routes.extend(router.routes)
-    install_error_handlers(app, routers)
+    install_error_handlers(app)
     docs.install(app)
     if settings.metrics:
         app.include_router(metrics.router)
-    app.state.settings = settings
     require_policies(app)  # every route says who may call it, or the app doesn't start
     openapi.install(app, private_reads=not settings.public_reads)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -158,6 +166,3 @@ def _log_access_policy(settings: Settings, keys: KeyRing, limiter: RateLimiter) 
         startup_log.info("cors: browsers on %s may call", ", ".join(settings.cors_origins))
         if "*" in settings.cors_origins:
             startup_log.warning("cors: HEROES_CORS_ORIGINS has '*': any web page may call")
-
-
-app = create_app()

@@ -9,6 +9,7 @@
   signal with one worker, so it ends "killed by SIGTERM", and exits 0 with several.)
 """
 
+import functools
 import glob
 import logging
 import os
@@ -25,6 +26,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from api.config import Settings
 from api.logs import log_config
+from api.main import create_app
 from api.metrics import MULTIPROCESS_DIR
 from api.workers import serve_workers
 
@@ -87,14 +89,18 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     url = base_url(options.host, options.port)
     workers = f"{options.workers} workers" if options.workers > 1 else "1 worker"
     log.info("Heroes API on %s (docs: %s/docs), %s", url, url, workers)
-    if options.workers > 1 and not options.reload:
-        return _serve_workers(
-            settings, uvicorn.Config("api.main:app", workers=options.workers, **config)
-        )
     if options.reload:
-        uvicorn.run("api.main:app", reload=True, **config)
+        # The reloader imports the app afresh in a new process each time: from the environment.
+        uvicorn.run("api.main:create_app", factory=True, reload=True, **config)
         return 0
-    return _serve_one(uvicorn.Config("api.main:app", **config))
+    # Every worker builds its app from these settings (pickled to it, as uvicorn does its
+    # Config): none reads them again from an environment edited for it.
+    app = functools.partial(create_app, settings)
+    if options.workers > 1:
+        return _serve_workers(
+            settings, uvicorn.Config(app, factory=True, workers=options.workers, **config)
+        )
+    return _serve_one(uvicorn.Config(app, factory=True, **config))
 
 
 def _serve_one(config: uvicorn.Config) -> int:

@@ -52,11 +52,12 @@ class Database:
         """Writes waiting for the next group commit."""
         return self._writes.queued
 
-    async def read(self, work: Work[T]) -> T:
-        """Run `work` on a connection, without a write transaction."""
+    async def read(self, work: Work[T], long: bool = False) -> T:
+        """Run `work` on a connection, without a write transaction. A `long` read (a deep
+        offset, a count: milliseconds, not microseconds) never runs on the event loop."""
         await self._admission.enter()
         try:
-            if self._loop_reader is not None:
+            if self._loop_reader is not None and not long:
                 # One turn of the loop before the read: run back to back without it, reads
                 # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
                 # with it).

@@ -26,10 +26,8 @@ from api.errors import (
     STALE,
     WRITE_RESPONSES,
 )
-from api.idempotency import Answer, Claim, Idempotency, fingerprint
-from api.limits import (
-    PAGE_MAX,
-)
+from api.idempotency import Answer, Claim, fingerprint
+from api.limits import LOOP_READ_MAX_OFFSET, PAGE_MAX
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 from api.openapi import operation_id
 from api.params import (
@@ -46,6 +44,7 @@ from api.params import (
     Prefer,
     idempotency_key,
 )
+from api.services import services
 
 router = APIRouter(
     prefix="/heroes",
@@ -114,8 +113,8 @@ async def _write(
     if key is None:
         return await database(request).write(work)
     claim = Claim(request.state.caller, key, request.method, path, fingerprint(values))
-    idempotency: Idempotency = request.app.state.idempotency
-    return await idempotency.write(database(request), claim, work)
+    found = services(request)
+    return await found.idempotency.write(found.db, claim, work)
 
 
 def _respond(answer: Answer, response: Response) -> Any:
@@ -180,7 +179,8 @@ async def read_heroes(
         rows = crud.list_heroes(connection, offset, limit, after_id, filters)
         return rows, crud.count_heroes(connection, filters) if counted else None
 
-    rows, total = await database(request).read(page)
+    long = counted or offset > LOOP_READ_MAX_OFFSET
+    rows, total = await database(request).read(page, long=long)
     if len(rows) == limit:
         kept = {"limit": limit, "name": name, "min_age": min_age, "max_age": max_age}
         query = urlencode(

@@ -95,7 +95,7 @@ def test_connections_the_database_dropped_are_replaced_unseen(database_url: str)
         hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
         assert hero.status_code == 200
         # Several idle connections in the pool, as after a busy minute.
-        engine = client.app.state.db.engine  # type: ignore[attr-defined]
+        engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
         held = [engine.raw_connection() for _ in range(5)]
         for connection in held:
             connection.close()

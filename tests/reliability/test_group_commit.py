@@ -134,7 +134,7 @@ def test_each_request_of_a_group_gets_its_own_status(database_url: str) -> None:
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.db
+            database: Database = app.state.services.db
             transport = httpx.ASGITransport(app=app, client=LOOPBACK)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 hero = (

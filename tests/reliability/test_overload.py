@@ -57,7 +57,7 @@ def test_waiting_longer_than_the_timeout_is_a_503(database_url: str) -> None:
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.db
+            database: Database = app.state.services.db
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 blocker = asyncio.ensure_future(database.write(_slow))

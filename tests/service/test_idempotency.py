@@ -222,7 +222,7 @@ def test_records_expire_after_the_ttl_and_are_swept(
                 ),
                 {"age": ttl + 1},
             )
-        database: Database = app.state.db
+        database: Database = app.state.services.db
         swept = api.portal.call(housekeeping.sweep, database, ttl)  # type: ignore[union-attr]
         assert swept == 1
         with engine.connect() as connection:
@@ -239,7 +239,7 @@ def test_the_same_key_while_the_first_is_still_running_is_a_409(
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.db
+            database: Database = app.state.services.db
             transport = httpx.ASGITransport(app=app, client=LOOPBACK)
             headers = {**bearer(key), **_keyed("slow")}
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
