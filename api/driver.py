@@ -16,6 +16,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 
 Row = tuple[Any, ...]
+# Far above the service's statements (tests/service/test_statements.py), far below a leak.
+STATEMENTS_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,33 @@ def _prepare(statement: ClauseElement, dialect: Dialect) -> _Prepared:
     )
 
 
+class TooManyStatements(RuntimeError):
+    """More distinct statements than the service has: one is being built per call."""
+
+
 class Statements:
     """Each statement compiled for one dialect, the first time it runs. Statements are built once
-    (module constants, or cached per shape as in api/crud.py): they are looked up by identity."""
+    (module constants, or cached per shape as in api/crud.py): they are looked up by identity.
+
+    Bounded by construction: the service has a fixed set of statement shapes (fewer than 100;
+    tests/service/test_statements.py counts them). A statement built per call would grow this
+    cache without end, so past STATEMENTS_MAX it is refused, loudly, instead."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._prepared: dict[int, tuple[ClauseElement, _Prepared]] = {}
 
+    def __len__(self) -> int:
+        return len(self._prepared)
+
     def get(self, statement: ClauseElement) -> _Prepared:
         found = self._prepared.get(id(statement))
         if found is None:
+            if len(self._prepared) >= STATEMENTS_MAX:
+                raise TooManyStatements(
+                    f"more than {STATEMENTS_MAX} distinct statements: build each once "
+                    "(a module constant, or functools.cache per shape), not per call"
+                )
             # The statement is kept with its compiled form, so that its id can't be reused.
             found = self._prepared[id(statement)] = (statement, _prepare(statement, self.dialect))
         return found[1]
