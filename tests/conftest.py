@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -49,7 +50,7 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL database of this test run's own, created here and dropped at the end."""
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
-        pytest.skip(f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set (see README, Tests)")
+        missing(f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set (see README, Tests)")
     name = f"heroes_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -69,14 +70,18 @@ def postgres_url() -> Iterator[str]:
 STRICT_ENV = "HEROES_TEST_STRICT"  # .ci/run: a tool a test needs must be there
 
 
+def missing(message: str) -> NoReturn:
+    """What the environment lacks (a tool, a server, a setting): a skip with one line saying so,
+    or a failure under HEROES_TEST_STRICT=1 (.ci/run), where everything must be there."""
+    if os.environ.get(STRICT_ENV) == "1":
+        pytest.fail(f"{message} (HEROES_TEST_STRICT=1: it must be there)")
+    pytest.skip(message)
+
+
 def require_tool(command: str, what: str) -> None:
     """Skip (with one line saying why) when `command` is missing, or fail under .ci/run."""
-    if shutil.which(command):
-        return
-    message = f"{what} skipped: `{command}` is not installed (.ci/run installs it)"
-    if os.environ.get(STRICT_ENV) == "1":
-        pytest.fail(message.replace("skipped", "cannot run"))
-    pytest.skip(message)
+    if not shutil.which(command):
+        missing(f"{what} skipped: `{command}` is not installed (.ci/run installs it)")
 
 
 def clear_heroes(engine: Engine) -> None:
@@ -270,6 +275,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # One header line says why, instead of a skip line per test.
     if os.environ.get(POSTGRES_ENV):
         return
+    if os.environ.get(STRICT_ENV) == "1":
+        raise pytest.UsageError(
+            f"HEROES_TEST_STRICT=1 and {POSTGRES_ENV} is not set: the PostgreSQL half must run"
+        )
     deselected = [item for item in items if _runs_on_postgres(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)

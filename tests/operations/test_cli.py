@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_ENV, free_port, start_server, stop_server
+from tests.conftest import POSTGRES_ENV, free_port, missing, start_server, stop_server
 
 
 def heroes_api(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,7 +87,7 @@ def test_a_database_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
 def test_a_postgresql_database_that_does_not_exist_is_one_line() -> None:
     admin = os.environ.get(POSTGRES_ENV)
     if not admin:
-        pytest.skip(f"PostgreSQL half skipped: {POSTGRES_ENV} is not set")
+        missing(f"PostgreSQL half skipped: {POSTGRES_ENV} is not set")
     url = admin.rsplit("/", 1)[0] + "/no_such_database_here"
     assert_one_line_error(
         heroes_api("migrate", env={"DATABASE_URL": url}),

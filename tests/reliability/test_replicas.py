@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import bearer, free_port, make_key, start_server, stop_server
+from tests.conftest import bearer, free_port, make_key, missing, start_server, stop_server
 from tests.reliability.tcp_proxy import TcpProxy
 
 REDIS_ENV = "HEROES_TEST_REDIS_URL"
@@ -30,7 +30,7 @@ REFRESH = {"HEROES_KEY_REFRESH_SECONDS": "0.5"}
 def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
-        pytest.skip(f"Redis tests skipped: {REDIS_ENV} is not set (see README, Tests)")
+        missing(f"Redis tests skipped: {REDIS_ENV} is not set (see README, Tests)")
     return url
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import POSTGRES_ENV, ROOT
+from tests.conftest import POSTGRES_ENV, ROOT, missing
 
 STRESS = ROOT / "scripts" / "stress"
 # They load both cores: run them one at a time, on one xdist worker.
@@ -47,6 +47,6 @@ def test_kill_9_mid_write_loses_no_acknowledged_hero(database_url: str) -> None:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_256_connections_get_no_5xx(database_url: str) -> None:
     if not shutil.which("wrk"):
-        pytest.skip("wrk is not installed (Debian: apt-get install wrk); .ci/run installs it")
+        missing("wrk is not installed (Debian: apt-get install wrk); .ci/run installs it")
     out = stress("overload", "--seconds", "3", "--connections", "256", database="sqlite")
     assert out.count("non-2xx 0, socket errors: none") == 4

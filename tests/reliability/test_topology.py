@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_ENV, ROOT, bearer, require_tool
+from tests.conftest import POSTGRES_ENV, ROOT, bearer, missing, require_tool
 from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, contract_env
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -39,7 +39,7 @@ def topology() -> Iterator[Topology]:
         require_tool(tool, "The topology drills")
     admin = os.environ.get(POSTGRES_ENV)
     if not admin:
-        pytest.skip(f"topology drills skipped: {POSTGRES_ENV} is not set")
+        missing(f"topology drills skipped: {POSTGRES_ENV} is not set")
     with Topology(admin) as running:
         yield running
 
