@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         default=5.0,
         gt=0,
-        description="Seconds a request waits for a connection before it gets a 503.",
+        description="Seconds a request waits for a connection, or a write for its group commit, before it gets a 503.",
     )
     max_queued_requests: int = Field(
         default=1024,
@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How long a write's Idempotency-Key is remembered (seconds, or ISO 8601 "
         "such as PT24H); repeats within it get the stored answer.",
+    )
+    db_lock_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: seconds a statement waits for a lock (lock_timeout) before it "
+        "fails and its request gets a 503; one write stuck on a lock can't stall the others.",
+    )
+    db_statement_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: seconds a statement may run (statement_timeout).",
     )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long SQLite waits on another writer's lock."

@@ -20,6 +20,9 @@ from pathlib import Path
 from _support import ROOT, Databases, free_port, wait_until_serving
 from sqlalchemy import URL
 
+from api.config import Settings
+from api.db.engine import connect_query
+
 DEPLOY = ROOT / "deploy"
 TOOLS = ("nginx", "pgbouncer", "redis-server")
 
@@ -191,6 +194,7 @@ def pgbouncer_command(run_dir: Path, admin: URL, port: int, pool_size: int = 20)
                 "AUTH_TYPE": "plain" if admin.password else "trust",
                 "POOL_SIZE": pool_size,
                 "RUN_DIR": run_dir,
+                "CONNECT_QUERY": connect_query(Settings()),
             },
         )
     )

@@ -34,13 +34,19 @@ class Database:
         self._connections = Connections(engine, slots)
         self._admission = Admission(slots, settings.max_queued_requests, settings.db_pool_timeout)
         self._threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="db")
-        self._writes = GroupCommit(self._connections, resolve_seconds=settings.db_pool_timeout)
+        self._writes = GroupCommit(
+            self._connections,
+            resolve_seconds=settings.db_pool_timeout,
+            queue_seconds=settings.db_pool_timeout,
+        )
         # SQLite reads run on the event loop itself, on a connection kept for them. In WAL mode a
         # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
         # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
         # through threads, 7,000-7,400 inline), and less than a pool checkout. PostgreSQL reads
         # cross a network: they stay in threads, on pooled connections. The loop's connection is
         # outside the pool: the pool's are the requests' (and its gauge counts those in use).
+        # A long SQLite read (16 ms for a page at offset 10^6, 5 ms for a count; the README's
+        # figures) goes to a thread too: on the loop it would stop the worker for that long.
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
         if self._connections.sqlite:

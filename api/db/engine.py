@@ -40,9 +40,32 @@ def create_db_engine(settings: Settings) -> Engine:
             "connect_timeout": max(1, round(settings.db_pool_timeout)),
             # None: never prepare (psycopg's default prepares a statement on its 5th run).
             **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
+            # Session settings at connect: no round trip per transaction. (PgBouncer ignores
+            # `options` (deploy/pgbouncer.ini): behind it its connect_query sets them.)
+            "options": session_options(settings),
         },
         **pool_args,
     )
+
+
+def session_settings(settings: Settings) -> dict[str, int]:
+    """The timeouts (ms) every PostgreSQL session of the service runs with: a write stuck on a
+    row lock fails after lock_timeout (503) instead of holding its worker's writes."""
+    return {
+        "lock_timeout": round(settings.db_lock_timeout * 1000),
+        "statement_timeout": round(settings.db_statement_timeout * 1000),
+    }
+
+
+def session_options(settings: Settings) -> str:
+    """The session settings as libpq's `options` (sent at connect)."""
+    return " ".join(f"-c {name}={value}" for name, value in session_settings(settings).items())
+
+
+def connect_query(settings: Settings) -> str:
+    """The session settings as SQL, for a pooler that drops `options` (PgBouncer's
+    connect_query, deploy/pgbouncer.ini)."""
+    return " ".join(f"SET {name} = {value};" for name, value in session_settings(settings).items())
 
 
 def sqlite_engine(url: URL, settings: Settings, **engine_args: Any) -> Engine:

@@ -2,14 +2,22 @@
 once, then answers each request with its own outcome.
 
 - Nothing is acknowledged before its commit.
-- If a write of a group fails before the commit (a constraint, a bug, a connection lost before
-  COMMIT), the group is rolled back and each write runs again alone, so that a failing write
-  fails only its own request.
+- If a write of a group fails before the commit, the group is rolled back. A failure of the
+  write's own (a constraint, a lock timeout, a bug) is that write's answer, and the rest of the
+  group runs again without it: the writes before it saw the same state they will see again, so
+  this is what running them one by one would give, at the cost of one retry, and a write stuck
+  on a lock holds its group up once, not twice. A failure of the connection's is nobody's:
+  each write then runs again alone.
 - A write never runs twice when its commit may have landed. If the COMMIT itself fails, its
   outcome is unknown: the group's marker (api/db/markers.py) is looked up on another connection.
   Landed: each request gets the result its write produced. Not landed: the group is treated as
   failed before its commit. The database can't be reached to tell: each request gets
   `OutcomeUnknown` (a 503 saying that a retry with the same Idempotency-Key is safe).
+
+A queued write has a deadline: if no group has taken it within `queue_seconds` (the one
+before it is stuck: on a row lock, until lock_timeout ends it), it leaves the line and its
+request gets `Overloaded` (a 503 with Retry-After). It was never sent, so nothing is lost and a
+retry is safe. A write already in a group is never abandoned: its commit may land.
 
 One writer, not one per request: a group of writes is one transaction (and, for SQLite, one
 take of the file's write lock) instead of one each. No timer: every write that arrives while
@@ -22,7 +30,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
+
 from api.db import markers
+from api.db.admission import Overloaded
 from api.db.connections import Connection, Connections, Work
 
 T = TypeVar("T")
@@ -43,14 +54,26 @@ class NotCommitted(Exception):
         self.error = error
 
 
+class WriteFailed(NotCommitted):
+    """A group did not commit because its write number `index` failed, on a connection that is
+    still sound: `error` is that write's answer."""
+
+    def __init__(self, error: Exception, index: int) -> None:
+        super().__init__(error)
+        self.index = index
+
+
 # After a failed COMMIT, how soon to look again while the database doesn't answer.
 _FIRST_LOOK_DELAY = 0.05
 _LOOK_DELAY_MAX = 1.0
 
 
 class GroupCommit:
-    def __init__(self, connections: Connections, resolve_seconds: float) -> None:
+    def __init__(
+        self, connections: Connections, resolve_seconds: float, queue_seconds: float
+    ) -> None:
         self._connections = connections
+        self._queue_seconds = queue_seconds
         # How long to keep trying to learn a failed COMMIT's outcome before answering 503.
         self._resolve_seconds = resolve_seconds
         self._markers = markers.Markers()
@@ -65,14 +88,28 @@ class GroupCommit:
 
     async def write(self, work: Work[T]) -> T:
         """Run `work` in the next group commit; return once it is committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((work, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        entry = (work, future)
+        self._pending.append(entry)
         if not self._committing:
             self._commit_pending()
-        return await future
+            return await future  # already in a group: no deadline to keep
+        # A timer, not asyncio.wait_for: no task and no shield per write.
+        expiry = loop.call_later(self._queue_seconds, self._expire, entry)
+        try:
+            return await future
+        finally:
+            expiry.cancel()
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+
+    def _expire(self, entry: tuple[Work[Any], asyncio.Future[Any]]) -> None:
+        """A write still in line at its deadline leaves it, unsent."""
+        if entry in self._pending:
+            self._pending.remove(entry)
+            entry[1].set_exception(Overloaded())
 
     def _commit_pending(self) -> None:
         group, self._pending = self._pending, []
@@ -106,22 +143,31 @@ class GroupCommit:
     def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
         """The whole group in one transaction; if it certainly failed, each write alone (on a
         connection of its own: the group's may be the thing that failed)."""
-        if len(group) > 1:
+        outcomes: dict[int, Outcome] = {}
+        left = list(range(len(group)))  # the writes not answered yet, by their place in `group`
+        while len(left) > 1:
             try:
-                return [(True, result) for result in self._attempt(group)]
+                results = self._attempt([group[index] for index in left])
+            except WriteFailed as failed:
+                outcomes[left.pop(failed.index)] = (False, failed.error)
+                continue
             except NotCommitted:
-                pass
+                break
             except OutcomeUnknown as unknown:
-                return [(False, unknown)] * len(group)
-        outcomes: list[Outcome] = []
-        for work in group:
+                outcomes.update((index, (False, unknown)) for index in left)
+                return [outcomes[index] for index in range(len(group))]
+            outcomes.update(
+                (index, (True, result)) for index, result in zip(left, results, strict=True)
+            )
+            left = []
+        for index in left:
             try:
-                outcomes.append((True, self._attempt([work])[0]))
+                outcomes[index] = (True, self._attempt([group[index]])[0])
             except NotCommitted as failed:
-                outcomes.append((False, failed.error))
+                outcomes[index] = (False, failed.error)
             except OutcomeUnknown as unknown:
-                outcomes.append((False, unknown))
-        return outcomes
+                outcomes[index] = (False, unknown)
+        return [outcomes[index] for index in range(len(group))]
 
     def _attempt(self, group: list[Work[Any]]) -> list[Any]:
         """The group's results if it committed. Raises NotCommitted if it certainly did not,
@@ -154,14 +200,21 @@ class GroupCommit:
     ) -> tuple[markers.Stamp | None, list[Any]]:
         """The group's statements and its stamp, in an open transaction; on any failure, rolled
         back and raised as NotCommitted. No stamp: the marker row had gone (rolled back too)."""
+        results: list[Any] = []
+        running: int | None = None  # which write is running, if one is
         try:
             self._markers.prepare(connection)
             connection.begin()
-            results = [work(connection.driver) for work in group]
+            for work in group:
+                running = len(results)
+                results.append(work(connection.driver))
+            running = None
             stamp = self._markers.stamp(connection)
         except Exception as error:
             failure = self._connections.failure(error, connection)
             self._rollback(connection)
+            if running is not None and not _dropped(failure):
+                raise WriteFailed(failure, running) from error
             raise NotCommitted(failure) from error
         if stamp is None:
             self._rollback(connection)
@@ -189,3 +242,8 @@ class GroupCommit:
                     raise OutcomeUnknown from error
                 time.sleep(delay)
                 delay = min(delay * 2, _LOOK_DELAY_MAX)
+
+
+def _dropped(failure: Exception) -> bool:
+    """Whether `failure` is the connection's (lost, or closed under it), not a write's."""
+    return isinstance(failure, DBAPIError) and failure.connection_invalidated

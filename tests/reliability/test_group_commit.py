@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from api import crud
 from api.config import Settings
-from api.db import Database, OutcomeUnknown
+from api.db import Database, OutcomeUnknown, Overloaded
 from api.driver import DriverConnection
 from api.main import create_app
 from api.migrate import upgrade_to_head
-from tests.conftest import LOOPBACK
+from tests.conftest import LOOPBACK, until
 
 _COUNT = select(func.count()).select_from(crud.hero_table)
 # Inserting hero 1 twice breaks the primary key: a failure of the database's own.
@@ -32,19 +32,17 @@ _DUPLICATE = insert(crud.hero_table).values(id=1, name="Twin", secret_name="Echo
 async def held_writer(database: Database) -> AsyncIterator[Callable[[int], Any]]:
     """The writer kept busy, so that the writes sent meanwhile queue up as one group; `ready(n)`
     waits until n of them are queued, then lets the writer go on."""
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def hold(connection: DriverConnection) -> None:
+        started.set()
         release.wait(10)
 
     blocker = asyncio.ensure_future(database.write(hold))
-    await asyncio.sleep(0.05)
+    await until(started.is_set)  # the writer is in the blocker's group: what follows queues
 
     async def ready(queued: int) -> None:
-        for _ in range(500):
-            if database.writes_queued >= queued:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: database.writes_queued >= queued)
         assert database.writes_queued == queued
         release.set()
 
@@ -118,6 +116,8 @@ def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url:
     assert isinstance(failed, IntegrityError)  # the database's error, as SQLAlchemy names it
     assert isinstance(bug, RuntimeError)
     assert [hero["name"] for _, hero in (before, between, after)] == ["Before", "Between", "After"]
+    # The failing writes were told at once; the rest ran again together, not one by one.
+    assert len({transaction for transaction, _ in (before, between, after)}) == 1
 
     async def names() -> list[str]:
         page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
@@ -306,3 +306,27 @@ def test_a_commit_whose_outcome_cant_be_learnt_is_unknown_not_retried(tmp_path: 
     # It had landed: telling the callers it failed would have been the lie; running it again,
     # the duplicate.
     assert _stored_names(path) == ["One", "Two"]
+
+
+def test_a_write_left_in_line_past_its_deadline_is_refused_unsent(database_url: str) -> None:
+    database = Database(
+        create_engine(database_url), Settings(DATABASE_URL=database_url, DB_POOL_TIMEOUT=0.2)
+    )
+
+    async def scenario() -> tuple[Any, int]:
+        async with held_writer(database):
+            # The writer stays held: the write's deadline passes while it is still in line.
+            late = database.write(_created("Late"))
+            outcome = (await asyncio.gather(late, return_exceptions=True))[0]
+            return outcome, database.writes_queued
+
+    outcome, queued = asyncio.run(scenario())
+    assert isinstance(outcome, Overloaded)
+    assert queued == 0  # it left the line
+    names = asyncio.run(
+        database.read(
+            lambda c: [h["name"] for h in crud.list_heroes(c, 0, 100, None, crud.Filters())]
+        )
+    )
+    database.close()
+    assert "Late" not in names
