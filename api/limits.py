@@ -69,3 +69,5 @@ RequestId = Annotated[
 # every minute or so in each worker (api/housekeeping.py).
 PRUNE_BATCH = 500
 PRUNE_EVERY_SECONDS = 60.0
+# How long a new worker may take to answer its supervisor (api/serve.py says why so long).
+WORKER_START_SECONDS = 60

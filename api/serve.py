@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from api.config import Settings
+from api.limits import WORKER_START_SECONDS
 from api.logs import log_config
 from api.main import create_app
 from api.metrics import MULTIPROCESS_DIR
@@ -85,6 +86,10 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": options.graceful_timeout,
+        # A new worker unpickles its app factory (importing the whole app) before it can answer
+        # the supervisor's first health check: 1-2 s idle, 12 s on a loaded 2-CPU machine
+        # (measured), past uvicorn's 5 s, which then kills and restarts it forever.
+        "timeout_worker_healthcheck": WORKER_START_SECONDS,
     }
     url = base_url(options.host, options.port)
     workers = f"{options.workers} workers" if options.workers > 1 else "1 worker"
