@@ -10,8 +10,6 @@ Each drill returns what happened, counted; the caller decides what passes.
 """
 
 import functools
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+import _support
 import httpx
 from _topology import Topology
 from heroes_client import AuthenticatedClient, Client
@@ -83,14 +82,7 @@ class _Counting(httpx.BaseTransport):
 
 def make_key(topology: Topology, name: str = "drill") -> str:
     """A key made the operator's way, once every replica knows it (they re-read every 2 s)."""
-    made = subprocess.run(
-        [sys.executable, "-m", "api", "keys", "create", f"{name}-{time.time_ns()}"],
-        env=topology.replica_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key: str = made.stdout.strip().splitlines()[-1]
+    key = _support.make_key(topology.replica_env(), name)
     deadline = time.monotonic() + 10
     for port in topology.replica_ports:
         url = f"http://127.0.0.1:{port}/heroes/"

@@ -1,9 +1,16 @@
-"""What the operational scripts (bench, stress) share: the venv, ports, throwaway databases."""
+"""The toolkit that the scripts (bench, stress, compat, topology, drills) and the tests share:
+the venv, free ports, child processes (servers, proxies) and waiting for them, API keys made the
+operator's way, wrk's output, throwaway databases. One of each, here."""
 
 import os
+import re
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,17 +29,151 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_serving(url: str, timeout: float = 30) -> None:
+def heroes_api(port: int, *args: str) -> list[str]:
+    """The command that runs `heroes-api` on 127.0.0.1:`port` with this interpreter."""
+    return [sys.executable, "-m", "api", "--port", str(port), *args]
+
+
+class Child(subprocess.Popen[bytes]):
+    """A child process that writes to a log file (`log`)."""
+
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def tracebacks(self) -> int:
+        return self.log_text().count("Traceback")
+
+
+def start_process(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Path | None = None,
+    group: bool = False,
+) -> Child:
+    """`command` in a child process, its output appended to `log` (a temporary file if None;
+    never a pipe: one nobody reads fills up and stalls the child). `group`: a process group
+    of its own, so that stop_process and kill_process reach all its workers at once."""
+    if log is None:
+        handle, name = tempfile.mkstemp(prefix="heroes-process-", suffix=".log")
+        os.close(handle)
+        log = Path(name)
+    with log.open("ab") as sink:
+        process = Child(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=group,
+        )
+    process.log = log
+    return process
+
+
+def wait_until_serving(
+    url: str,
+    timeout: float = 30,
+    process: subprocess.Popen[bytes] | None = None,
+    status: int | None = None,
+) -> None:
+    """Wait until `url` answers (with `status`, if given); fail at once if `process` exits."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            said = process.log_text() if isinstance(process, Child) else ""
+            raise RuntimeError(f"the server exited (code {process.returncode}):\n{said}")
         try:
-            httpx.get(url, timeout=1)
-            return
+            answer = httpx.get(url, timeout=1)
+            if status is None or answer.status_code == status:
+                return
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"nothing answered at {url} within {timeout} s")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM (to its group, if it has one of its own), then SIGKILL if it won't stop: a
+    deadlocked server (the tutorial app under load, for one) may not stop politely."""
+    if process.poll() is not None:
+        return
+    _signal(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_process(process)
+
+
+def kill_process(process: subprocess.Popen[bytes]) -> None:
+    """kill -9: no graceful anything."""
+    _signal(process, signal.SIGKILL)
+    process.wait()
+
+
+def _signal(process: subprocess.Popen[bytes], number: signal.Signals) -> None:
+    try:
+        if os.getpgid(process.pid) == process.pid:  # a group of its own: all its workers
+            os.killpg(process.pid, number)
+        else:
+            process.send_signal(number)
+    except ProcessLookupError:
+        pass
+
+
+def make_key(env: dict[str, str], name: str = "key", cwd: Path = ROOT) -> str:
+    """A new API key, made the operator's way (`heroes-api keys create`, which migrates a new
+    database first) in the database that `env`'s DATABASE_URL names."""
+    made = subprocess.run(
+        [sys.executable, "-m", "api", "keys", "create", f"{name}-{time.time_ns()}"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int  # connect, read, write and timeout errors together
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(out: str) -> WrkResult:
+    """wrk's report (run with --latency) as numbers."""
+    latency = {p: float(v) * _UNIT[u] for p, v, u in _LATENCY.findall(out)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
+    return WrkResult(
+        rps=float(rps.group(1)),
+        p50_ms=latency.get("50", 0.0),
+        p99_ms=latency.get("99", 0.0),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+    )
 
 
 class Databases:

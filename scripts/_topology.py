@@ -9,7 +9,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _support import ROOT, Databases, free_port, wait_until_serving
+from _support import (
+    ROOT,
+    Child,
+    Databases,
+    free_port,
+    heroes_api,
+    kill_process,
+    start_process,
+    stop_process,
+    wait_until_serving,
+)
 from sqlalchemy import URL
 
 from api.config import Settings
@@ -57,7 +66,7 @@ class Topology:
         self.pgbouncer_port, self.redis_port = free_port(), free_port()
         self.replica_ports = [free_port() for _ in range(replicas)]
         self.databases = Databases(self.run_dir, admin_url)
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, Child] = {}
         self.database_url = ""
 
     # --- start and stop ---------------------------------------------------------------------
@@ -120,19 +129,17 @@ class Topology:
         }
 
     def start_replica(self, n: int) -> None:
-        port = self.replica_ports[n]
+        port, name = self.replica_ports[n], f"replica-{n + 1}"
         self._spawn(
-            f"replica-{n + 1}",
-            [sys.executable, "-m", "api", "--port", str(port)],
+            name,
+            heroes_api(port),
             env=self.replica_env(),
         )
-        wait_until_serving(f"http://127.0.0.1:{port}/health")
+        wait_until_serving(f"http://127.0.0.1:{port}/health", process=self.processes[name])
 
     def kill_replica(self, n: int) -> None:
         """kill -9: no graceful anything."""
-        process = self.processes.pop(f"replica-{n + 1}")
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        kill_process(self.processes.pop(f"replica-{n + 1}"))
 
     def start_pgbouncer(self) -> None:
         command = pgbouncer_command(self.run_dir, self.admin, self.pgbouncer_port)
@@ -160,21 +167,13 @@ class Topology:
     # --- processes ----------------------------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
-        with (self.run_dir / f"{name}.out").open("ab") as log:
-            self.processes[name] = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.run_dir
-            )
+        log = self.run_dir / f"{name}.out"
+        self.processes[name] = start_process(command, env=env, cwd=self.run_dir, log=log)
 
     def _stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            stop_process(process)
 
 
 def pgbouncer_command(run_dir: Path, admin: URL, port: int, pool_size: int = 20) -> list[str]:

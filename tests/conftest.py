@@ -9,17 +9,13 @@ import asyncio
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -34,10 +30,15 @@ from api.main import create_app
 from api.migrate import upgrade_to_head
 from api.models import Hero
 
+# The toolkit that the scripts and the tests share (scripts/_support.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import _support
+from _support import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "HEROES_TEST_POSTGRES_URL"
 # HEROES_TEST_AGAINST=tutorial points the in-process tests at the tutorial app, to watch them fail.
 AGAINST_ENV = "HEROES_TEST_AGAINST"
-ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "scripts" / "benchmark" / "tutorial_app.py"
 BACKENDS = ["sqlite", "postgresql"]
 # In-process requests come from "testclient" unless told otherwise: from here they come from this
@@ -198,54 +199,25 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.001)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_server(
     database_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers; its logs
-    (a line per request included) go to `log`, or to a temporary file."""
+    """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers 200; its
+    logs (a line per request included) go to `log`, or to a temporary file."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    if log is None:
-        # Somewhere to read after a failure; never a pipe: one nobody reads fills up and stalls it.
-        handle, name = tempfile.mkstemp(prefix="heroes-server-", suffix=".log")
-        os.close(handle)
-        log = Path(name)
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api", "--port", str(port), *args],
-            env=env,
-            stdout=sink,
-            stderr=sink,
-        )
+    process = _support.start_process(_support.heroes_api(port, *args), env=env, log=log)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not answer /health within 30 s")
+    try:
+        _support.wait_until_serving(f"{base_url}/health", process=process, status=200)
+    except RuntimeError:
+        _support.kill_process(process)
+        raise
+    return process, base_url
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    _support.stop_process(process, timeout=10)
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import free_port
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 
 CONSUMER = Path(__file__).with_name("consumer.py")
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _contract_diff import Change, diff
 
 from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from _contract_diff import Change, diff
 
 Doc = dict[str, Any]
 

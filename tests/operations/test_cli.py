@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import free_port
 
-from tests.conftest import POSTGRES_ENV, free_port, missing, start_server, stop_server
+from tests.conftest import POSTGRES_ENV, missing, start_server, stop_server
 
 
 def heroes_api(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import free_port
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.config import Settings
 from api.main import create_app
-from tests.conftest import LOOPBACK, bearer, free_port, make_key, start_server, stop_server
+from tests.conftest import LOOPBACK, bearer, make_key, start_server, stop_server
 
 HERO = {"name": "Counted", "secret_name": "Tally"}
 

@@ -4,13 +4,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from _support import free_port
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.config import Settings
 from api.main import create_app
-from tests.conftest import LOOPBACK, free_port
+from tests.conftest import LOOPBACK
 from tests.reliability.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -8,7 +8,6 @@ pooling the next transaction's EXECUTE then meets a server connection that never
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import free_port
+from _topology import pgbouncer_command, wait_for_port
 from sqlalchemy import URL
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, free_port, require_tool, start_server, stop_server
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from _topology import pgbouncer_command, wait_for_port
+from tests.conftest import require_tool, start_server, stop_server
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _support import free_port
 
-from tests.conftest import bearer, free_port, make_key, missing, start_server, stop_server
+from tests.conftest import bearer, make_key, missing, start_server, stop_server
 from tests.reliability.tcp_proxy import TcpProxy
 
 REDIS_ENV = "HEROES_TEST_REDIS_URL"

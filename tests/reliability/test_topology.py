@@ -15,11 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.conftest import POSTGRES_ENV, ROOT, bearer, missing, require_tool
-from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, contract_env
-
-sys.path.insert(0, str(ROOT / "scripts"))
 from _drills import (
     KILL_EXPLAINED,
     PGBOUNCER_EXPLAINED,
@@ -28,6 +23,9 @@ from _drills import (
     restart_pgbouncer,
 )
 from _topology import DEPLOY, Topology, fill
+
+from tests.conftest import POSTGRES_ENV, ROOT, bearer, missing, require_tool
+from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, contract_env
 
 pytestmark = pytest.mark.xdist_group("topology")
 HERO = {"name": "Deployed", "secret_name": "Behind Nginx"}
