@@ -6,10 +6,12 @@ A mistake in the configuration or an unreachable database ends it with one line 
 
 import argparse
 import logging
+import re
 import sys
 from importlib.metadata import version
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.action or args.name:
         parser.error(f"unexpected arguments after {args.command!r}")
     try:
+        if args.workers < 1:
+            raise CliError(f"--workers {args.workers}: a worker process at least (1 or more)")
         settings = _settings()
         configure(settings.log_format, args.log_level)
         if args.command == "keys":
@@ -91,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("name", nargs="?", help="keys create/revoke: the key's name")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (1 or more)")
     parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     parser.add_argument(
         "--log-level",
@@ -125,15 +129,28 @@ def _settings() -> Settings:
         return get_settings()
     except ValidationError as error:
         raise CliError(_settings_problem(error)) from None
+    except SettingsError as error:
+        # A list or dict setting whose value isn't JSON: pydantic-settings names only the field.
+        found = re.search(r'field "(\w+)"', str(error))
+        variable = _variable(found.group(1)) if found else "a setting"
+        raise CliError(
+            f'invalid setting: {variable} is not JSON: write it as ["https://app.example"]'
+        ) from None
+
+
+def _variable(field: str) -> str:
+    name = field.upper()
+    return name if name == "DATABASE_URL" else f"HEROES_{name}"
 
 
 def _settings_problem(error: ValidationError) -> str:
     problems = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
-        variable = "DATABASE_URL" if field == "database_url" else f"HEROES_{field.upper()}"
-        shown = "" if field.endswith("url") else f"={problem['input']!r}"
-        problems.append(f"{variable}{shown}: {problem['msg']}")
+        # A URL may hold a password: never echoed.
+        shown = "" if field.lower().endswith("url") else f"={problem['input']!r}"
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{_variable(field)}{shown}: {message}")
     return "invalid setting: " + "; ".join(problems)
 
 
@@ -152,13 +169,6 @@ def _database_problem(settings: Settings, error: SQLAlchemyError) -> CliError:
 
 
 def _engine(settings: Settings) -> Engine:
-    try:
-        make_url(settings.database_url)
-    except ArgumentError:
-        raise CliError(
-            "DATABASE_URL is not a database URL: write it as sqlite:///path/to/file.db or "
-            "postgresql+psycopg://user:password@host:5432/database"
-        ) from None
     try:
         return create_db_engine(settings)
     except (SQLAlchemyError, ImportError) as error:

@@ -2,11 +2,19 @@
 
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DATABASE_URL_FORMS = (
+    "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
+)
 
 
 class Settings(BaseSettings):
@@ -113,6 +121,53 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Origins allowed to call from a browser, as JSON: ["https://app.example"].',
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: write it as {DATABASE_URL_FORMS}") from None
+        if url.drivername in ("postgres", "postgresql"):
+            # postgres:// is what most hosts hand out; SQLAlchemy would read either as psycopg2,
+            # which isn't installed. Both mean PostgreSQL, through psycopg 3.
+            url = url.set(drivername="postgresql+psycopg")
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:" and not Path(url.database).is_absolute():
+                # Resolved once, where the command started: the path printed is the file used,
+                # and every worker and command of this run uses the same one.
+                url = url.set(database=str(Path(url.database).resolve()))
+        elif url.drivername != "postgresql+psycopg":
+            raise ValueError(
+                f"{url.drivername!r} is not supported (SQLite and PostgreSQL through psycopg "
+                f"are): write it as {DATABASE_URL_FORMS}"
+            )
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "not a Redis URL: write it as redis://host:6379/0 (rediss:// with TLS, "
+                "unix:///path/to/redis.sock)"
+            )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if origin != "*" and (
+                parts.scheme not in ("http", "https") or not parts.netloc or parts.path
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], without a path "
+                    '(["https://app.example"])'
+                )
+        return value
 
     @field_validator("rate_limit_reads", "rate_limit_writes")
     @classmethod

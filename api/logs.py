@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any, Literal
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+
 LogFormat = Literal["text", "json"]
 
 REQUESTS = "api.requests"
@@ -24,6 +26,9 @@ _JSON = {
     "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
     "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+    # uvicorn attaches a copy of some messages with terminal colours (`color_message`): in a
+    # JSON line it is only ANSI escapes for a log collector to choke on.
+    "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
 }
 
 

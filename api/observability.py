@@ -17,6 +17,7 @@ import re
 import time
 from typing import Any
 
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import REQUEST_ID_PATTERN
@@ -39,6 +40,19 @@ class ObserveRequests:
         self.app = app
         self.metrics = metrics
         self.lines = lines
+        self._templates: dict[Any, str] | None = None
+
+    def _template(self, scope: Scope) -> str:
+        """The route template the request matched; UNMATCHED (one label) for any other path."""
+        route = scope.get("route")  # FastAPI's routes say which they are
+        if route is not None:
+            return str(route.path)
+        endpoint = scope.get("endpoint")  # Starlette's say what they run
+        if endpoint is None:
+            return UNMATCHED
+        if self._templates is None:
+            self._templates = _templates(scope["app"].routes)
+        return self._templates.get(endpoint, UNMATCHED)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,8 +86,7 @@ class ObserveRequests:
                 await _send_internal_error(send, id_header, request_id)
         finally:
             seconds = time.perf_counter() - start
-            route = scope.get("route")
-            template = route.path if route is not None else UNMATCHED
+            template = self._template(scope)
             if self.metrics is not None:
                 self.metrics.record(template, method, status, seconds)
             if self.lines is not None and self.lines.enabled():
@@ -100,6 +113,17 @@ def _incoming_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             return text if _SANE_ID.match(text) else None
     return None
+
+
+def _templates(routes: list[Any]) -> dict[Any, str]:
+    """Starlette's own routes and mounts (/openapi.json, the docs' files) by what they run."""
+    templates: dict[Any, str] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            templates[route.app] = f"{route.path}/{{path}}"
+        elif isinstance(route, Route):
+            templates[route.endpoint] = route.path
+    return templates
 
 
 async def _send_internal_error(send: Send, id_header: tuple[bytes, bytes], request_id: str) -> None:

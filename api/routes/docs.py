@@ -14,7 +14,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.access import OPEN, CheckedRoute, policy
@@ -64,6 +64,13 @@ async def swagger_ui(request: Request) -> HTMLResponse:
             swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
         )
     )
+
+
+@router.get("/")
+@policy(OPEN)
+async def root(request: Request) -> RedirectResponse:
+    """The URL the start-up line prints leads somewhere: to the docs (not in the contract)."""
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/docs", status_code=307)
 
 
 @router.get("/docs/oauth2-redirect")

@@ -10,14 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 from _support import free_port
+from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_ENV, missing, start_server, stop_server
+from tests.conftest import POSTGRES_ENV, ROOT, missing, start_server, stop_server
 
 
-def heroes_api(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def heroes_api(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api", *args],
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -68,7 +72,60 @@ def test_a_setting_that_is_not_valid_is_one_line() -> None:
 
 def test_a_url_that_is_not_a_url_is_one_line() -> None:
     result = heroes_api("migrate", env={"DATABASE_URL": "heroes.db"})
-    assert_one_line_error(result, "DATABASE_URL is not a database URL")
+    assert_one_line_error(result, "DATABASE_URL: not a database URL")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        pytest.param(
+            ["migrate"],
+            {"HEROES_CORS_ORIGINS": "https://app.example"},
+            ["HEROES_CORS_ORIGINS is not JSON", '["https://app.example"]'],
+            id="cors-not-json",
+        ),
+        pytest.param(
+            ["migrate"],
+            {"HEROES_CORS_ORIGINS": '["https://app.example/app"]'},
+            ["HEROES_CORS_ORIGINS", "is not an origin", "without a path"],
+            id="cors-not-an-origin",
+        ),
+        pytest.param(
+            ["migrate"],
+            {"DATABASE_URL": "mysql://heroes:s3cr3t-pw@127.0.0.1/heroes"},
+            ["DATABASE_URL", "'mysql' is not supported", "postgresql+psycopg://"],
+            id="mysql",
+        ),
+        pytest.param(
+            ["migrate"],
+            {"HEROES_REDIS_URL": "notaurl"},
+            ["HEROES_REDIS_URL", "not a Redis URL", "redis://host:6379/0"],
+            id="redis-not-a-url",
+        ),
+        pytest.param(["--workers", "0"], {}, ["--workers 0", "1 or more"], id="no-workers"),
+    ],
+)
+def test_a_configuration_mistake_is_one_line_naming_it(
+    args: list[str], env: dict[str, str], expected: list[str]
+) -> None:
+    result = heroes_api(*args, env=env)
+    line = assert_one_line_error(result, *expected)
+    assert "s3cr3t-pw" not in line
+
+
+def test_a_relative_sqlite_path_is_resolved_once_and_printed_whole(tmp_path: Path) -> None:
+    result = heroes_api("migrate", env={"DATABASE_URL": "sqlite:///heroes.db"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"migrate: sqlite:///{tmp_path / 'heroes.db'} from revision" in result.stderr
+    assert (tmp_path / "heroes.db").exists()
+
+
+def test_postgres_scheme_from_a_host_is_postgresql_through_psycopg(postgres_url: str) -> None:
+    # What Heroku, Render or Supabase hand out: postgres://user@host/db.
+    url = make_url(postgres_url).set(drivername="postgres").render_as_string(hide_password=False)
+    result = heroes_api("migrate", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "migrate: postgresql+psycopg://" in result.stderr
 
 
 def test_an_unreachable_database_is_one_line_with_the_password_hidden() -> None:

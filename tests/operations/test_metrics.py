@@ -71,6 +71,19 @@ def test_one_scrape_counts_every_workers_requests(tmp_path: Path) -> None:
         stop_server(process)
 
 
+def test_the_schema_and_the_docs_are_counted_under_their_own_routes(tmp_path: Path) -> None:
+    settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'heroes.db'}")
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        for path in ("/openapi.json", "/docs", "/static-offline-docs/swagger-ui.css", "/"):
+            assert client.get(path, follow_redirects=False).status_code < 400, path
+        scrape = samples(client.get("/metrics").text)
+    assert requests(scrape, route="/openapi.json", status="200") == 1
+    assert requests(scrape, route="/docs", status="200") == 1
+    assert requests(scrape, route="/static-offline-docs/{path}", status="200") == 1
+    assert requests(scrape, route="/", status="307") == 1
+    assert requests(scrape, route="<unmatched>") == 0
+
+
 def test_requests_no_route_matched_share_one_label(tmp_path: Path) -> None:
     settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'heroes.db'}")
     with TestClient(create_app(settings), client=LOOPBACK) as client:

@@ -52,6 +52,10 @@ def test_json_request_lines_carry_the_id_and_nothing_secret(tmp_path: Path) -> N
     for secret in (SECRET, key, "heroes_" + "k" * 43, "Deadpond", "x=1", 'a "b'):
         assert secret not in text
     lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
+    # No terminal colours (uvicorn's color_message) for a log collector to choke on.
+    assert "\x1b" not in text
+    assert "\\u001b" not in text
+    assert not [line for line in lines if "color_message" in line]
     by_id = {line["request_id"]: line for line in lines if line["logger"] == "api.requests"}
     assert by_id["trace-0001"]["method"] == "POST"
     assert by_id["trace-0001"]["route"] == "/heroes/"

@@ -209,3 +209,11 @@ def test_a_deleted_heroes_id_is_never_given_to_another(client: TestClient) -> No
     assert client.delete(f"/heroes/{ids[-1]}").status_code == 200
     assert _create(client).json()["id"] > ids[-1]
     assert client.get(f"/heroes/{ids[-1]}").status_code == 404
+
+
+def test_the_root_leads_to_the_docs(client: TestClient) -> None:
+    # The URL the start-up line prints, opened in a browser, shows something useful.
+    answer = client.get("/", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/docs"
+    assert client.get("/").text.count("swagger-ui") > 0
