@@ -102,7 +102,9 @@ class HeroPublic(BaseModel):
     # Plain Pydantic, not SQLModel: it validates every response, and a page of 100 validates
     # ~5x faster without SQLModel's table-model machinery.
     name: Name
-    age: Age | None = None
+    # Required, and null when unknown: every response carries `age`, so the schema says so and
+    # the generated client types it `int | None`, not `int | None | Unset`.
+    age: Age | None
     id: int  # 1..2^63-1, as the path parameter says (see IgnoredId for why not here)
 
 

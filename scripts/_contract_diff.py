@@ -527,6 +527,13 @@ class _Differ:
                     f"{at} property `{name}`",
                     "no longer always present",
                 )
+            for name in sorted((new_req - old_req) & old_props.keys()):
+                self.add(
+                    "additive",
+                    f"{rule}-property-became-required",
+                    f"{at} property `{name}`",
+                    "now always present",
+                )
         for name in sorted(old_props.keys() & new_props.keys()):
             self.schema(
                 rule,

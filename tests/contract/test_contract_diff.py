@@ -239,6 +239,11 @@ RULES: list[tuple[Callable[[Doc], None], str, str]] = [
     ),
     (_set(*HERO, "required", value=["id"]), "response-property-became-optional", "breaking"),
     (
+        _set(*HERO, "required", value=["id", "name", "kind"]),
+        "response-property-became-required",
+        "additive",
+    ),
+    (
         _set(*HERO, "properties", "kind", "enum", value=["a", "b", "c"]),
         "response-enum-value-changed",
         "breaking",

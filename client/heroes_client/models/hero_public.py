@@ -6,8 +6,6 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="HeroPublic")
 
 
@@ -15,60 +13,55 @@ T = TypeVar("T", bound="HeroPublic")
 class HeroPublic:
     """
     Attributes:
+        age (int | None):
         id (int):
         name (str):
-        age (int | None | Unset):
     """
 
+    age: int | None
     id: int
     name: str
-    age: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        age: int | None
+        age = self.age
+
         id = self.id
 
         name = self.name
-
-        age: int | None | Unset
-        if isinstance(self.age, Unset):
-            age = UNSET
-        else:
-            age = self.age
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "age": age,
                 "id": id,
                 "name": name,
             }
         )
-        if age is not UNSET:
-            field_dict["age"] = age
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+
+        def _parse_age(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        age = _parse_age(d.pop("age"))
+
         id = d.pop("id")
 
         name = d.pop("name")
 
-        def _parse_age(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        age = _parse_age(d.pop("age", UNSET))
-
         hero_public = cls(
+            age=age,
             id=id,
             name=name,
-            age=age,
         )
 
         hero_public.additional_properties = d
