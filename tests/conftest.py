@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -46,9 +47,9 @@ BACKENDS = ["sqlite", "postgresql"]
 LOOPBACK = ("127.0.0.1", 50000)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of this test run's own, created here and dropped at the end."""
+@contextmanager
+def scratch_postgres_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, created here and dropped at the end."""
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
         missing(f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set (see README, Tests)")
@@ -66,6 +67,13 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run's own (of each test process)."""
+    with scratch_postgres_database() as url:
+        yield url
 
 
 STRICT_ENV = "HEROES_TEST_STRICT"  # .ci/run: a tool a test needs must be there
@@ -95,15 +103,24 @@ def clear_heroes(engine: Engine) -> None:
             connection.execute(text("DELETE FROM idempotency_record"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database migrated once per test process; each test gets a copy (a
+    millisecond, where migrating takes 150-300 ms)."""
+    path = tmp_path_factory.mktemp("template") / "heroes.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated database: a fresh SQLite file, or this run's PostgreSQL one emptied."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'heroes.db'}"
-        engine = create_engine(url)
-        upgrade_to_head(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "heroes.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
@@ -231,7 +248,7 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 def _runs_on_postgres(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and callspec.params.get("database_url") == "postgresql"
+    return callspec is not None and "postgresql" in callspec.params.values()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -16,9 +17,58 @@ from heroes_client.models import (
     HTTPValidationError,
 )
 from heroes_client.types import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
-from tests.conftest import all_heroes
+from tests.conftest import (
+    BACKENDS,
+    all_heroes,
+    clear_heroes,
+    make_key,
+    scratch_postgres_database,
+    start_server,
+    stop_server,
+)
+
+# One server per database for the whole module (a server per test cost ~5 s each), emptied
+# before each test; its tests run on one worker, so nothing else touches its databases.
+pytestmark = pytest.mark.xdist_group("client-live")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, str]]:
+    """(database URL, server URL, API key): the key made before the server starts, so that it
+    knows it from its first request."""
+    folder = tmp_path_factory.mktemp("client-live")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'heroes.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres_database())
+        key = make_key(url)
+        process, base = start_server(url, log=folder / "server.log")
+        stack.callback(stop_server, process)
+        yield url, base, key
+
+
+@pytest.fixture
+def database_url(served: tuple[str, str, str]) -> str:
+    """The module's database, with no heroes (its key stays)."""
+    engine = create_engine(served[0])
+    clear_heroes(engine)
+    engine.dispose()
+    return served[0]
+
+
+@pytest.fixture
+def live_server(served: tuple[str, str, str], database_url: str) -> str:
+    return served[1]
+
+
+@pytest.fixture
+def api_key(served: tuple[str, str, str]) -> str:
+    return served[2]
 
 
 @pytest.fixture
@@ -119,7 +169,7 @@ def test_422_on_create_async(api: AuthenticatedClient) -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("served", ["sqlite"], indirect=True)
 def test_authenticated_client_writes_a_plain_one_reads_and_a_wrong_key_is_a_typed_401(
     api_key: str, live_server: str
 ) -> None:

@@ -9,6 +9,7 @@ tests skip with one line (.ci/run installs and sets what they need).
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from _drills import (
     restart_pgbouncer,
 )
 from _topology import DEPLOY, Topology, fill
+from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_ENV, ROOT, bearer, missing, require_tool
 from tests.contract.conftest import CONFIG_PATH, SCHEMA_PATH, contract_env
@@ -31,7 +33,9 @@ pytestmark = pytest.mark.xdist_group("topology")
 HERO = {"name": "Deployed", "secret_name": "Behind Nginx"}
 
 
-@pytest.fixture
+# One topology for the module (each took ~20 s to set up): the drills put back what they break
+# (the killed replica, PgBouncer), and each test says what state it needs.
+@pytest.fixture(scope="module")
 def topology() -> Iterator[Topology]:
     for tool in ("nginx", "pgbouncer", "redis-server"):
         require_tool(tool, "The topology drills")
@@ -43,9 +47,15 @@ def topology() -> Iterator[Topology]:
 
 
 def test_the_replicas_see_the_client_behind_nginx(topology: Topology) -> None:
-    # Protected mode (no key yet): a write from this machine straight to a replica is local,
+    # Protected mode (no key at all): a write from this machine straight to a replica is local,
     # the same write through nginx is relayed (X-Forwarded-For), so it is refused.
+    engine = create_engine(topology.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM api_key"))  # the keys other tests made
+    engine.dispose()
     direct = f"http://127.0.0.1:{topology.replica_ports[0]}"
+    for port in topology.replica_ports:  # each replica re-reads the keys within 2 s
+        until_protected(f"http://127.0.0.1:{port}")
     assert httpx.post(f"{direct}/heroes/", json=HERO).status_code == 200
     assert httpx.post(f"{topology.url}/heroes/", json=HERO).status_code == 403
     key = make_key(topology)
@@ -54,6 +64,14 @@ def test_the_replicas_see_the_client_behind_nginx(topology: Topology) -> None:
     # nginx passes the caller's request id through.
     traced = httpx.get(f"{topology.url}/heroes/1", headers={"X-Request-ID": "drill-7"})
     assert traced.headers["x-request-id"] == "drill-7"
+
+
+def until_protected(base: str) -> None:
+    """Wait until the replica at `base` knows that no key exists (a local write goes through)."""
+    deadline = time.monotonic() + 10
+    while httpx.post(f"{base}/heroes/", json=HERO).status_code != 200:
+        assert time.monotonic() < deadline, f"{base} still wants a key 10 s after the last went"
+        time.sleep(0.05)
 
 
 def test_the_contract_holds_through_nginx_and_pgbouncer(topology: Topology) -> None:
