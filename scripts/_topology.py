@@ -1,7 +1,7 @@
 """The production topology on loopback ports, from Debian's packages: nginx balancing heroes-api
 replicas, PgBouncer (transaction mode) in front of PostgreSQL, Redis for the shared rate limits.
 
-nginx and PgBouncer run the files in deploy/ (the README shows the same files), with their
+nginx and PgBouncer run the files in deploy/ (docs/deploying.md shows the same files), with their
 @NAME@ values filled in. Used by scripts/topology (to run it) and by the tests (to drill it).
 """
 

@@ -124,7 +124,7 @@ def test_fill_refuses_a_template_value_left_out(tmp_path: Path) -> None:
         fill(DEPLOY / "nginx.conf", {"PORT": 1, "RUN_DIR": tmp_path})
 
 
-def test_the_readme_shows_the_files_the_topology_runs() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_deploying_page_shows_the_files_the_topology_runs() -> None:
+    readme = (ROOT / "docs" / "deploying.md").read_text()
     for name in ("nginx.conf", "pgbouncer.ini"):
-        assert (DEPLOY / name).read_text() in readme, f"README's Deploying section: {name}"
+        assert (DEPLOY / name).read_text() in readme, f"docs/deploying.md: {name}"
