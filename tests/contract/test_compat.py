@@ -121,6 +121,21 @@ def _verdict(output: str) -> str:
     return output.split("VERDICT:", 1)[1]
 
 
+def test_the_committed_code_passes_the_gate() -> None:
+    """What CI gates on: the code as committed, against the last release of its major version.
+    Its JUnit report goes to reports/compat.xml, for the CI system to show."""
+    result = subprocess.run(
+        [COMPAT, "--reports", str(ROOT / "reports")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "VERDICT: compatible with" in output or "nothing to break" in output, output
+
+
 @pytest.mark.parametrize(
     ("plant", "reasons"),
     [
