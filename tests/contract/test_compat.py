@@ -121,6 +121,26 @@ def _verdict(output: str) -> str:
     return output.split("VERDICT:", 1)[1]
 
 
+# docs/changing-the-api.md's worked example quotes the gate on these very changes.
+GUIDE = ROOT / "docs" / "changing-the-api.md"
+GUIDE_ADDITIVE = (
+    "+ additive   [new-optional-request-parameter] GET /heroes/ query parameter `nickname`: "
+    "new, optional"
+)
+GUIDE_BREAKING = (
+    "✗ breaking   [request-parameter-max-decreased] GET /heroes/ query parameter `limit`: "
+    "maximum 100 → 50"
+)
+
+
+def test_the_guide_tells_todays_story() -> None:
+    guide = GUIDE.read_text()
+    assert f"## An additive change: a `nickname` filter ({BASE} → {NEXT_MINOR})" in guide
+    assert f"VERDICT: BREAKING for callers of {BASE}" in guide
+    assert GUIDE_ADDITIVE in guide
+    assert GUIDE_BREAKING in guide
+
+
 def test_the_committed_code_passes_the_gate() -> None:
     """What CI gates on: the code as committed, against the last release of its major version.
     Its JUnit report goes to reports/compat.xml, for the CI system to show."""
@@ -207,6 +227,8 @@ def test_breaking_change_turns_the_gate_red(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     verdict = _verdict(output)
+    if plant is PAGE_CAP_LOWERED:
+        assert GUIDE_BREAKING in output  # what the guide quotes
     assert verdict.startswith(f" BREAKING for callers of {BASE}"), output
     for reason in reasons:
         assert reason in verdict, f"{reason!r} not named in the verdict:\n{verdict}"
@@ -249,6 +271,7 @@ def test_compatible_change_under_the_released_number_is_not_versioned(tmp_path: 
     result = _compat(tmp_path, _copy_with(tmp_path, NEW_QUERY_PARAMETER))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
+    assert GUIDE_ADDITIVE in output  # what the guide quotes
     verdict = _verdict(output)
     assert verdict.startswith(f" NOT VERSIONED: compatible with {BASE}"), output
     assert f"(additions) but pyproject.toml still says {BASE}: it needs {NEXT_MINOR}" in verdict
