@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         default=5.0,
         gt=0,
-        description="Seconds a request waits for a connection, or a write for its group commit, before it gets a 503.",
+        description="Seconds a request waits for a connection, or a write for its group "
+        "commit, before it gets a 503.",
     )
     max_queued_requests: int = Field(
         default=1024,

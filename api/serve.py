@@ -95,7 +95,10 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     workers = f"{options.workers} workers" if options.workers > 1 else "1 worker"
     log.info("Heroes API on %s (docs: %s/docs), %s", url, url, workers)
     if options.reload:
-        # The reloader imports the app afresh in a new process each time: from the environment.
+        # The reloader builds the app afresh in a new process each time, from the environment
+        # only: what heroes-api decided (--no-access-log, migrated already) must be there.
+        os.environ["HEROES_ACCESS_LOG"] = str(settings.access_log).lower()
+        os.environ["HEROES_MIGRATE_ON_STARTUP"] = str(settings.migrate_on_startup).lower()
         uvicorn.run("api.main:create_app", factory=True, reload=True, **config)
         return 0
     # Every worker builds its app from these settings (pickled to it, as uvicorn does its

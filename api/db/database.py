@@ -33,7 +33,6 @@ class Database:
         slots = settings.db_pool_size + settings.db_max_overflow
         self._connections = Connections(engine, slots)
         self._admission = Admission(slots, settings.max_queued_requests, settings.db_pool_timeout)
-        self._threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="db")
         self._writes = GroupCommit(
             self._connections,
             resolve_seconds=settings.db_pool_timeout,
@@ -49,7 +48,8 @@ class Database:
         # figures) goes to a thread of its own: on the loop it would stop the worker for that
         # long. One thread, not one per slot: a worker has one CPU, and 16 counts in 16 threads
         # took it from the loop (GET one beside counts: 403 req/s, against 559 on the loop).
-        self._long_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-long")
+        threads = 1 if self._connections.sqlite else slots
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
         if self._connections.sqlite:
@@ -73,9 +73,8 @@ class Database:
                 await asyncio.sleep(0)
                 return self._loop_reader.read(work)
             loop = asyncio.get_running_loop()
-            threads = self._long_reads if self._loop_reader is not None else self._threads
             return await loop.run_in_executor(
-                threads, functools.partial(self._connections.read, work)
+                self._threads, functools.partial(self._connections.read, work)
             )
         finally:
             self._admission.leave()
@@ -91,7 +90,6 @@ class Database:
     def close(self) -> None:
         self._writes.close()
         self._threads.shutdown(wait=True)
-        self._long_reads.shutdown(wait=True)
         if self._loop_engine is not None:
             self._loop_engine.dispose()
         self.engine.dispose()

@@ -155,10 +155,10 @@ class GroupCommit:
                 break
             except OutcomeUnknown as unknown:
                 outcomes.update((index, (False, unknown)) for index in left)
-                return [outcomes[index] for index in range(len(group))]
-            outcomes.update(
-                (index, (True, result)) for index, result in zip(left, results, strict=True)
-            )
+            else:
+                outcomes.update(
+                    (index, (True, result)) for index, result in zip(left, results, strict=True)
+                )
             left = []
         for index in left:
             try:
