@@ -51,7 +51,7 @@ async def check_read(request: Request) -> None:
 
 async def check_write(request: Request) -> None:
     found = services(request)
-    caller = writer(request, await bearer(request), found.keys)
+    caller = await writer(request, await bearer(request), found.keys)
     await found.limiter.write(caller)
     # Who wrote, for the scope of an Idempotency-Key (api/idempotency.py).
     request.state.caller = caller

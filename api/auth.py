@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import time
 
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,6 +49,8 @@ class KeyRing:
         # Until the keys have been read once, nobody can tell protected mode from a missing
         # key: requests that need an answer get a 503 rather than a guess.
         self.loaded = False
+        self._read_at = float("-inf")  # when the read of the keys held now began (monotonic)
+        self._reading = asyncio.Lock()
 
     @property
     def protected(self) -> bool:
@@ -59,6 +62,7 @@ class KeyRing:
 
     async def load(self) -> bool:
         """Re-read the keys; on failure keep the ones known, say so once, and return False."""
+        started = time.monotonic()
         try:
             self._by_hash = await self.db.read(active_keys)
         except Exception as error:  # the database is away, or not migrated yet
@@ -70,13 +74,27 @@ class KeyRing:
                 )
             self._failing = True
             return False
-        self._failing, self.loaded = False, True
+        self._failing, self.loaded, self._read_at = False, True, started
         return True
 
     async def refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_seconds)
             await self.load()
+
+    async def recognise(self, key: str) -> str | None:
+        """The name of the active key `key`, or None. A key the worker doesn't know is looked
+        for again in the database before it is refused, so a key made a moment ago works at once
+        (the README's walkthrough writes with it the next second). Reads for unknown keys run
+        one at a time and are shared: a flood of bad keys costs one small read at a time."""
+        name = self.identify(key)
+        if name is None:
+            missed_at = time.monotonic()
+            async with self._reading:
+                if self._read_at < missed_at:  # no read began since the key was asked for
+                    await self.load()
+            name = self.identify(key)
+        return name
 
     def identify(self, key: str) -> str | None:
         """The name of the active key `key`, or None. Every stored hash is compared, in constant
@@ -109,25 +127,25 @@ def _client_address(request: Request) -> str:
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 
-def _key_holder(
+async def _key_holder(
     request: Request, credentials: HTTPAuthorizationCredentials | None, ring: KeyRing
 ) -> str:
     """The caller named by a present Authorization header, or a 401."""
     header = request.headers["authorization"]
     if credentials is None or len(header) > AUTHORIZATION_MAX_LENGTH:
         raise unauthorized("Malformed Authorization header: send 'Bearer <key>'")
-    name = _loaded(ring).identify(credentials.credentials)
+    name = await _loaded(ring).recognise(credentials.credentials)
     if name is None:
         raise unauthorized("Unknown or revoked API key", error="invalid_token")
     return f"key:{name}"
 
 
-def writer(
+async def writer(
     request: Request, credentials: HTTPAuthorizationCredentials | None, ring: KeyRing
 ) -> str:
     """Who is writing: a key's holder, or (protected mode) a loopback client. Else 401 or 403."""
     if "authorization" in request.headers:
-        return _key_holder(request, credentials, ring)
+        return await _key_holder(request, credentials, ring)
     if not _loaded(ring).protected:
         raise unauthorized("This operation needs an API key: send 'Authorization: Bearer <key>'")
     if _direct_loopback(request):
@@ -139,7 +157,7 @@ async def reader(request: Request, ring: KeyRing, public: bool) -> str:
     """Who is reading. Reads are public unless HEROES_PUBLIC_READS=false (`public`); a key that
     is sent is checked all the same (a wrong key is a mistake worth telling)."""
     if "authorization" in request.headers:
-        return _key_holder(request, await bearer(request), ring)
+        return await _key_holder(request, await bearer(request), ring)
     if public:
         return _client_address(request)
-    return writer(request, None, ring)
+    return await writer(request, None, ring)

@@ -114,6 +114,21 @@ def test_every_write_with_a_valid_key_succeeds(keyed: tuple[TestClient, str, str
         assert response.status_code == 200, (method, response.text)
 
 
+def test_a_key_made_while_the_service_runs_works_at_once(
+    database_url: str, app: FastAPI, engine: Engine
+) -> None:
+    """The README's walkthrough makes a key and writes with it the next moment: an unknown key
+    makes the worker re-read the keys before it refuses (the periodic refresh is seconds away)."""
+    with TestClient(app, client=REMOTE) as client:
+        first = make_key(database_url, "first")  # the service was in protected mode
+        assert client.post("/heroes/", json=HERO, headers=bearer(first)).status_code == 200
+        second = make_key(database_url, "second")
+        assert client.get("/heroes/", headers=bearer(second)).status_code == 200
+        refused = client.post("/heroes/", json=HERO, headers=bearer("heroes_never-made"))
+        assert refused.status_code == 401
+    assert len(all_heroes(engine)) == 1
+
+
 def test_a_key_is_needed_from_loopback_too_once_one_exists(
     keyed: tuple[TestClient, str, str], app: FastAPI
 ) -> None:

@@ -1,0 +1,165 @@
+"""Every command and code block in README.md and docs/ that can run, runs, as pasted.
+
+The README's walkthrough runs here against a live server, and every answer it shows is checked;
+each other runnable block is run by the test named for it in RUN_BY, or says in CANNOT_RUN why a
+test machine can't run it (a host or a package index that isn't there). A block in neither fails
+the last test: a newcomer can trust what the pages show."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+README_URL = "http://127.0.0.1:8000"
+RUNNABLE = ("bash", "python")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MARK = "@@walkthrough-step-{}@@"
+
+# (page, the start of the block's first line) → the test that runs it, as `file::name`.
+RUN_BY = {
+    ("README.md", "KEY=$(.venv/bin/heroes-api keys create me | tail -1)"): (
+        "tests/operations/test_documented_commands.py::test_the_walkthrough_runs_as_pasted"
+    ),
+    ("README.md", "scripts/serve"): (
+        "tests/operations/test_documented_commands.py::test_scripts_serve_serves_the_docs"
+    ),
+    ("README.md", "import os"): (
+        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+    ),
+    ("README.md", "import asyncio"): (
+        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+    ),
+    ("README.md", "for found in read_heroes.sync_all"): (
+        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+    ),
+    ("README.md", "patient = AuthenticatedClient("): (
+        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+    ),
+    ("docs/changing-the-api.md", "$EDITOR api/routes/heroes.py"): (
+        "tests/contract/test_compat.py::test_compatible_change_under_the_released_number_is_not_versioned"
+    ),
+    ("docs/changing-the-api.md", "$EDITOR api/limits.py"): (
+        "tests/contract/test_compat.py::test_breaking_change_turns_the_gate_red"
+    ),
+    ("docs/deploying.md", "scripts/topology"): (
+        "tests/reliability/test_topology.py::test_the_replicas_see_the_client_behind_nginx"
+    ),
+    ("docs/deploying.md", "scripts/stress writers   [--postgres URL]"): (
+        "tests/reliability/test_stress.py::test_concurrent_writers_on_two_workers_lose_nothing"
+    ),
+    ("docs/performance.md", "scripts/bench"): (
+        "tests/operations/test_bench.py::test_the_quick_bench_runs_every_route_and_ours_answers_2xx"
+    ),
+}
+# (page, the start of the block's first line) → why no test runs it as shown.
+CANNOT_RUN = {
+    ("README.md", "twine upload"): "needs a package index; test_client_published.py makes one "
+    "on 127.0.0.1 and does the same round trip",
+    ("docs/deploying.md", "DATABASE_URL=postgresql+psycopg://heroes:secret@pgbouncer"): "names "
+    "hosts of a real deployment; scripts/topology runs its replicas with these settings",
+    ("docs/deploying.md", "export DATABASE_URL=postgresql+psycopg://heroes:secret@db.internal"): (
+        "names a host of a real deployment; test_cli.py migrates and serves on PostgreSQL"
+    ),
+}
+
+
+def blocks(page: Path) -> list[tuple[str, str]]:
+    """The page's fenced code blocks in a language that runs: (language, text), in order."""
+    found = re.findall(r"^( *)```(\w*)\n(.*?)^\1```$", page.read_text(), re.S | re.M)
+    return [
+        (language, re.sub(rf"^{indent}", "", text, flags=re.M))
+        for indent, language, text in found
+        if language in RUNNABLE
+    ]
+
+
+def listed(page: str, text: str) -> tuple[str, str] | None:
+    """The entry of RUN_BY or CANNOT_RUN for this block, if it has one."""
+    first = text.splitlines()[0]
+    for key in (*RUN_BY, *CANNOT_RUN):
+        if key[0] == page and first.startswith(key[1]):
+            return key
+    return None
+
+
+def steps(block: str) -> list[tuple[str, list[str]]]:
+    """A shell block as (commands, the output lines shown after them); `# …` lines are prose."""
+    result: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("# "):
+            if not line.startswith("# …"):
+                result[-1][1].append(line[2:])
+        elif not result or result[-1][1]:
+            result.append((line, []))
+        else:
+            result[-1] = (f"{result[-1][0]}\n{line}", [])
+    return result
+
+
+def walkthrough() -> str:
+    for language, text in blocks(ROOT / "README.md"):
+        if language == "bash" and text.startswith("KEY="):
+            return text
+    raise AssertionError("README.md: the walkthrough's block is gone")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_walkthrough_runs_as_pasted(database_url: str, live_server: str) -> None:
+    """In one shell, in the repository's folder, on a new database: the README's block, with
+    only the server's address changed; every line it shows comes back, in order."""
+    walk = steps(walkthrough())
+    assert sum(len(shown) for _, shown in walk) >= 30, "the walkthrough shows its answers"
+    script = "set -euo pipefail\n" + "".join(
+        f"{commands}\nprintf '\\n{MARK.format(n)}\\n'\n" for n, (commands, _) in enumerate(walk)
+    )
+    result = subprocess.run(
+        ["bash", "-c", script.replace(README_URL, live_server)],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    answers = re.split(r"@@walkthrough-step-\d+@@", result.stdout)
+    for (commands, shown), answer in zip(walk, answers, strict=False):
+        lines = iter(line.rstrip("\r") for line in answer.splitlines())
+        for expected in shown:  # in order; the headers not shown are skipped
+            assert expected in lines, f"{commands}\nshowed: {expected}\ngot:\n{answer}"
+
+
+def test_scripts_serve_serves_the_docs(tmp_path: Path) -> None:
+    """`scripts/serve` as the README runs it (only the port and database differ): / leads to
+    the docs, and SIGTERM stops it cleanly."""
+    from _support import free_port, start_process, stop_process, wait_until_serving
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'heroes.db'}"}
+    server = start_process(
+        [str(ROOT / "scripts" / "serve"), "--port", str(port)], env=env, log=tmp_path / "log"
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", process=server, status=307)
+        assert f"{tmp_path / 'heroes.db'}" in server.log_text()  # the database, named whole
+    finally:
+        stop_process(server, timeout=10)
+    assert server.returncode == 0, server.log_text()[-2000:]
+
+
+def test_every_runnable_block_is_run_by_a_test_or_says_why_not() -> None:
+    seen = set()
+    for page in PAGES:
+        name = str(page.relative_to(ROOT))
+        for _, text in blocks(page):
+            key = listed(name, text)
+            assert key is not None, f"{name}: no test runs the block {text.splitlines()[0]!r}"
+            seen.add(key)
+    assert not (set(RUN_BY) | set(CANNOT_RUN)) - seen, "a block listed here is no longer there"
+    for test in set(RUN_BY.values()):
+        path, name = test.split("::")
+        assert f"def {name}(" in (ROOT / path).read_text(), f"{test} does not exist"
