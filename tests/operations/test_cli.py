@@ -18,6 +18,11 @@ from tests.conftest import POSTGRES_ENV, ROOT, missing, start_server, stop_serve
 def heroes_api(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`heroes-api ARGS`; a serve that names no port gets a free one, not 8000 (which a
+    developer's own `scripts/serve` may hold)."""
+    serves = not args or args[0] not in ("migrate", "keys", "--help")
+    if serves and "--port" not in args:
+        args = (*args, "--port", str(free_port()))
     return subprocess.run(
         [sys.executable, "-m", "api", *args],
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
