@@ -20,7 +20,6 @@ from api.db import create_db_engine
 from api.keys import KeyNameError, create_key, list_keys, revoke_key
 from api.logs import configure
 from api.migrate import upgrade_to_head
-from api.serve import PortInUse, ServeOptions, check_port_free, serve
 
 log = logging.getLogger("uvicorn.error")
 
@@ -225,6 +224,10 @@ def _keys(settings: Settings, action: str, name: str | None) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    # Here, not at the top: uvicorn and the app take ~1.3 s to import, which `keys` and
+    # `migrate` don't need (an operator's `heroes-api keys list` answers in a second).
+    from api.serve import PortInUse, ServeOptions, check_port_free, serve
+
     if settings.forwarded_allow_ips.strip() == "*":
         log.warning(
             "HEROES_FORWARDED_ALLOW_IPS=*: any peer's X-Forwarded-For is believed, so any client "
