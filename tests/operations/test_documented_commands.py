@@ -1,13 +1,14 @@
 """Every command and code block in README.md and docs/ that can run, runs, as pasted.
 
-The README's walkthrough runs here against a live server, and every answer it shows is checked;
-each other runnable block is run by the test named for it in RUN_BY, or says in CANNOT_RUN why a
+The README's walkthrough and its client snippets run here against a live server, and every
+answer the walkthrough shows is checked; each other runnable block is run by the test named for it in RUN_BY, or says in CANNOT_RUN why a
 test machine can't run it (a host or a package index that isn't there). A block in neither fails
 the last test: a newcomer can trust what the pages show."""
 
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,16 +29,16 @@ RUN_BY = {
         "tests/operations/test_documented_commands.py::test_scripts_serve_serves_the_docs"
     ),
     ("README.md", "import os"): (
-        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("README.md", "import asyncio"): (
-        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("README.md", "for found in read_heroes.sync_all"): (
-        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("README.md", "patient = AuthenticatedClient("): (
-        "tests/client/test_readme_client.py::test_the_readme_client_snippets_run_as_pasted"
+        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("docs/changing-the-api.md", "$EDITOR api/routes/heroes.py"): (
         "tests/contract/test_compat.py::test_compatible_change_under_the_released_number_is_not_versioned"
@@ -107,6 +108,21 @@ def walkthrough() -> str:
     raise AssertionError("README.md: the walkthrough's block is gone")
 
 
+def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """`command` in the repository's folder, with `env` added; it must succeed."""
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_walkthrough_runs_as_pasted(database_url: str, live_server: str) -> None:
     """In one shell, in the repository's folder, on a new database: the README's block, with
@@ -116,21 +132,25 @@ def test_the_walkthrough_runs_as_pasted(database_url: str, live_server: str) -> 
     script = "set -euo pipefail\n" + "".join(
         f"{commands}\nprintf '\\n{MARK.format(n)}\\n'\n" for n, (commands, _) in enumerate(walk)
     )
-    result = subprocess.run(
-        ["bash", "-c", script.replace(README_URL, live_server)],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run(["bash", "-c", script.replace(README_URL, live_server)], DATABASE_URL=database_url)
     answers = re.split(r"@@walkthrough-step-\d+@@", result.stdout)
     for (commands, shown), answer in zip(walk, answers, strict=False):
         lines = iter(line.rstrip("\r") for line in answer.splitlines())
         for expected in shown:  # in order; the headers not shown are skipped
             assert expected in lines, f"{commands}\nshowed: {expected}\ngot:\n{answer}"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_client_snippets_run_as_pasted(api_key: str, live_server: str) -> None:
+    """The README's Python blocks in order, in one session, with a key in HEROES_API_KEY (as the
+    README says to set up); only the server's address differs."""
+    snippets = "\n".join(
+        text for language, text in blocks(ROOT / "README.md") if language == "python"
+    )
+    assert snippets.count(README_URL) == 1, "the snippets name the server once, as BASE_URL"
+    script = snippets.replace(README_URL, live_server)
+    result = run([sys.executable, "-c", script], HEROES_API_KEY=api_key)
+    assert "Deadpond" in result.stdout  # the async read printed the hero
 
 
 def test_scripts_serve_serves_the_docs(tmp_path: Path) -> None:
