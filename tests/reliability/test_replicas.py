@@ -39,9 +39,18 @@ def redis_url() -> str:
 def _replicas(
     database_url: str, count: int, env: dict[str, str], logs: Path
 ) -> Iterator[list[str]]:
-    started = [
-        start_server(database_url, env=env, log=logs / f"replica-{n}.log") for n in range(count)
-    ]
+    # Started side by side (each takes seconds to import and migrate), as a deployment would.
+    with ThreadPoolExecutor(count) as pool:
+        starting = [
+            pool.submit(start_server, database_url, env=env, log=logs / f"replica-{n}.log")
+            for n in range(count)
+        ]
+    started = [future.result() for future in starting if future.exception() is None]
+    failed = [error for future in starting if (error := future.exception()) is not None]
+    if failed:
+        for process, _ in started:
+            stop_server(process)
+        raise failed[0]
     try:
         yield [url for _, url in started]
     finally:

@@ -30,7 +30,7 @@ def stress(*args: str, database: str) -> str:
 def test_concurrent_writers_on_two_workers_lose_nothing(database_url: str) -> None:
     database = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     out = stress(
-        "writers", "--seconds", "5", "--writers", "32", "--workers", "2", database=database
+        "writers", "--seconds", "4", "--writers", "32", "--workers", "2", database=database
     )
     assert "5xx 0, dropped 0, lost writes 0" in out
 
