@@ -195,7 +195,9 @@ def _migrate(settings: Settings) -> None:
 def _keys(settings: Settings, action: str, name: str | None) -> None:
     """`heroes-api keys create NAME | list | revoke NAME`, on the database of DATABASE_URL."""
     if settings.migrate_on_startup:
-        _migrate(settings)
+        _migrate(settings)  # which names the database
+    else:
+        log.info("keys: the database at %s", _shown_url(settings))
     engine = _engine(settings)
     try:
         if action == "list":

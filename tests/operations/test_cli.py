@@ -198,3 +198,14 @@ def test_start_up_prints_the_url_and_the_docs_url_once(tmp_path: Path, workers: 
     lines = [line for line in text.splitlines() if base in line]
     assert len(lines) == 1, text
     assert f"on {base} (docs: {base}/docs)" in lines[0]
+
+
+def test_keys_says_which_database_it_uses(tmp_path: Path) -> None:
+    """An operator in another folder must not write keys to another database unawares."""
+    path = tmp_path / "heroes.db"
+    env = {"DATABASE_URL": f"sqlite:///{path}"}
+    for migrate in ("true", "false"):  # migrating first names it too; not migrating says it
+        result = heroes_api("keys", "list", env={**env, "HEROES_MIGRATE_ON_STARTUP": migrate})
+        assert result.returncode == 0, result.stderr
+        assert str(path) in result.stderr
+        assert "protected mode" in result.stdout
