@@ -23,6 +23,44 @@ UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSPORT_ARGS = ("cert", "http1", "http2", "limits", "proxy", "trust_env")
 
 
+class _WholeAnswers(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Reads each answer's body before the retries judge it: an answer cut off after its headers
+    (a proxy whose server died mid-answer) is a lost answer too, retried like one."""
+
+    def __init__(self, inner: httpx.BaseTransport | httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self._inner, httpx.BaseTransport):
+            raise RuntimeError("a sync request, but the transport is async")
+        response = self._inner.handle_request(request)
+        try:
+            response.read()
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self._inner, httpx.AsyncBaseTransport):
+            raise RuntimeError("an async request, but the transport is sync")
+        response = await self._inner.handle_async_request(request)
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
+
+    def close(self) -> None:
+        if isinstance(self._inner, httpx.BaseTransport):
+            self._inner.close()
+
+    async def aclose(self) -> None:
+        if isinstance(self._inner, httpx.AsyncBaseTransport):
+            await self._inner.aclose()
+
+
 class RetryingTransport(RetryTransport):
     """Retries with backoff (httpx-retries), an Idempotency-Key on every write."""
 
@@ -42,7 +80,7 @@ class RetryingTransport(RetryTransport):
             "max_backoff_wait": max_delay,
             "backoff_jitter": 1.0,
         }
-        super().__init__(transport, Retry(status_forcelist=RETRY_STATUSES, **policy))
+        super().__init__(_WholeAnswers(transport), Retry(status_forcelist=RETRY_STATUSES, **policy))
         self._keyless = Retry(status_forcelist=[429], retry_on_exceptions=UNSENT, **policy)
         self._idempotency_keys = idempotency_keys
 

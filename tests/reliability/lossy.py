@@ -144,7 +144,8 @@ class CommitAnswerLoser(_Proxy):
 
 
 class HttpAnswerLoser(_Proxy):
-    """An HTTP service behind a proxy that loses every n-th response (see the module)."""
+    """An HTTP service behind a proxy that loses every n-th response, whole or after its
+    headers, by turns (see the module)."""
 
     async def _relay(
         self,
@@ -159,7 +160,13 @@ class HttpAnswerLoser(_Proxy):
                 length = _content_length(head)
                 body = await server_in.readexactly(length) if length else b""
                 if self._should_lose():
-                    return  # processed by the service; the caller never hears of it
+                    # Processed by the service; the caller never hears of it whole: every
+                    # other loss sends the headers and half the body first, as a proxy does
+                    # when the server behind it dies mid-answer.
+                    if self.lost % 2 == 0:
+                        client_out.write(head + body[: len(body) // 2])
+                        await client_out.drain()
+                    return
                 client_out.write(head + body)
                 await client_out.drain()
 
