@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from tests.conftest import bearer, start_server, stop_server
 from tests.reliability.lossy import HttpAnswerLoser, armed
 
-CREATES = 30
+CREATES = 15
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """Who may write: API keys, protected mode, reads, CORS; and that keys never leak."""
 
 import logging
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -13,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 
 from api.access import KEY_NEEDED, CheckedRoute, MissingPolicy, require_policies
-from api.config import Settings
+from api.cli import main
+from api.config import Settings, get_settings
 from api.driver import DriverConnection, Statements
 from api.errors import PROTECTED_MODE
 from api.keys import active_keys, hash_key, revoke_key
@@ -286,41 +285,67 @@ def test_protected_mode_over_a_socket_tells_local_from_relayed(live_server: str)
 # --- the command line ----------------------------------------------------------------------
 
 
-def _keys(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api", "keys", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+@dataclass
+class Said:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_keys_command_creates_lists_and_revokes(database_url: str, engine: Engine) -> None:
-    created = _keys(database_url, "create", "ci-deploy")
+Keys = Callable[..., Said]
+
+
+@pytest.fixture
+def keys_command(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Keys:
+    """`heroes-api keys ARGS` on `database_url`, run in this process (a child process each took
+    ~2 s of CI; test_documented_commands runs the real command). Its logging set-up is left out:
+    this process's logging belongs to pytest."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("api.cli.configure", lambda *_args, **_kwargs: None)
+
+    def run(*args: str) -> Said:
+        get_settings.cache_clear()
+        code, message = 0, ""
+        try:
+            main(["keys", *args])
+        except SystemExit as stopped:  # sys.exit("heroes-api: …") prints its message, status 1
+            code, message = (
+                (stopped.code, "") if isinstance(stopped.code, int) else (1, str(stopped.code))
+            )
+        finally:
+            get_settings.cache_clear()
+        out, err = capsys.readouterr()
+        return Said(code, out, err + message)
+
+    return run
+
+
+def test_keys_command_creates_lists_and_revokes(keys_command: Keys, engine: Engine) -> None:
+    created = keys_command("create", "ci-deploy")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("heroes_")
     assert len(key) > 40
     assert active_keys_by_name(engine) == {"ci-deploy": hash_key(key)}
 
-    listed = _keys(database_url, "list")
+    listed = keys_command("list")
     assert listed.returncode == 0
     assert "ci-deploy" in listed.stdout
     assert "active" in listed.stdout
     assert key not in listed.stdout
     assert hash_key(key) not in listed.stdout
 
-    assert _keys(database_url, "revoke", "ci-deploy").returncode == 0
+    assert keys_command("revoke", "ci-deploy").returncode == 0
     assert active_keys_by_name(engine) == {}
-    assert "revoked" in _keys(database_url, "list").stdout
+    assert "revoked" in keys_command("list").stdout
 
-    again = _keys(database_url, "create", "ci-deploy")
+    again = keys_command("create", "ci-deploy")
     assert again.returncode == 1
     assert "already exists" in again.stderr
-    assert _keys(database_url, "revoke", "nobody").returncode == 1
-    assert _keys(database_url, "create", "bad name!").returncode == 1
+    assert keys_command("revoke", "nobody").returncode == 1
+    assert keys_command("create", "bad name!").returncode == 1
 
 
 def active_keys_by_name(engine: Engine) -> dict[str, str]:
