@@ -118,10 +118,10 @@ def test_rate_limits_fail_open_when_redis_goes_away(
 
 
 def test_no_lost_updates_across_replicas_with_if_match(database_url: str, tmp_path: Path) -> None:
-    """32 read-modify-write loops on two replicas, each incrementing one hero's age with
+    """16 read-modify-write loops on two replicas, each incrementing one hero's age with
     If-Match and retrying on 412: the final age is the number of acknowledged increments."""
     key = make_key(database_url)
-    increments_per_loop, loops = 5, 32
+    increments_per_loop, loops = 5, 16
     with _replicas(database_url, 2, REFRESH, tmp_path) as replicas:
         created = httpx.post(f"{replicas[0]}/heroes/", json={**HERO, "age": 0}, headers=bearer(key))
         hero_id = created.json()["id"]
