@@ -260,7 +260,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+# Modules whose tests take 10-60 s each: run first, so that none is left to run alone at the
+# end while the other workers idle (xdist hands out the rest in collection order).
+LONG_FIRST = (
+    "test_bench.py",
+    "test_client_published.py",
+    "test_compat.py",
+    "test_schemathesis.py",
+    "test_client_install.py",
+    "test_replicas.py",
+    "test_cli.py",
+    "test_client_retries.py",
+)
+
+
+def _long_first(item: pytest.Item) -> int:
+    name = item.path.name
+    return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_long_first)  # stable: the order within each module is kept
     # One header line says why, instead of a skip line per test.
     if os.environ.get(POSTGRES_ENV):
         return
