@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from api.driver import DriverConnection, Statements
 
 T = TypeVar("T")
+# PostgreSQL's read_only_sql_transaction: a write reached a standby (in a failover or a
+# switchover, before the router has noticed), or a server that refuses writes for now.
+READ_ONLY = "25006"
 Work = Callable[[DriverConnection], T]
 
 
@@ -85,6 +88,10 @@ class Connections:
         )
         if connection is not None and lost:
             connection.invalidate(error)
+        if getattr(error, "sqlstate", None) == READ_ONLY:
+            # Not the write's fault, nor a bug: the database can't take writes just now. An
+            # OperationalError, as when it can't be reached: a 503 to retry, nothing changed.
+            return OperationalError(None, None, error, connection_invalidated=lost)
         translated: StatementError = DBAPIError.instance(
             None, None, error, self.error, connection_invalidated=lost, dialect=dialect
         )

@@ -111,3 +111,45 @@ def test_connections_the_database_dropped_are_replaced_unseen(database_url: str)
         ]:
             response = client.request(method, path, json=body)
             assert response.status_code == 200, (method, path, response.text)
+
+
+def _read_only(database_url: str, on: bool) -> None:
+    """New sessions on the test's database read-only (as on a standby), or writable again."""
+    database = make_url(database_url).database
+    setting = (
+        "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+    )
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SET default_transaction_read_only = off"))  # this session
+            connection.execute(text(f'ALTER DATABASE "{database}" {setting}'))
+    finally:
+        admin.dispose()
+    _end_every_other_connection(database_url)
+
+
+def test_a_write_that_reaches_a_standby_is_a_503_and_changes_nothing(database_url: str) -> None:
+    """In a failover or a switchover, a connection may reach a node that is no longer primary
+    (HAProxy checks every 500 ms): PostgreSQL refuses the write (read-only). That is the
+    database being unavailable for writes, a 503 to retry, not a 500; reads still answer."""
+    settings = Settings(DATABASE_URL=database_url)
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
+        assert hero.status_code == 200
+        hero_id = hero.json()["id"]
+        _read_only(database_url, on=True)
+        try:
+            for method, path, body in [
+                ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+                ("PATCH", f"/heroes/{hero_id}", {"age": 1}),
+                ("DELETE", f"/heroes/{hero_id}", None),
+            ]:
+                response = client.request(method, path, json=body)
+                assert response.status_code == 503, (method, path, response.text)
+                assert response.json() == UNAVAILABLE
+                assert response.headers["retry-after"] == "1"
+            assert client.get(f"/heroes/{hero_id}").json() == hero.json()
+        finally:
+            _read_only(database_url, on=False)
+        assert client.get("/heroes/").json() == [hero.json()]
