@@ -44,6 +44,18 @@ class Report:
     duplicated: list[str] = field(default_factory=list)  # stored more than once
     slowest: float = 0.0  # seconds, the slowest call (its retries included)
     succeeded: int = 0  # calls answered 200
+    latencies: list[float] = field(default_factory=list)  # seconds, each call, retries included
+    # Each POST attempt answered 200: when it was sent, and when answered (time.monotonic()).
+    writes: list[tuple[float, float]] = field(default_factory=list)
+
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
+
+    def writes_back(self, began: float, done: float) -> float:
+        """Seconds from `began` (an outage's start) until the first write sent after `done`
+        (the outage's cause complete: say, the primary dead) was answered 200."""
+        return min(answered for sent, answered in self.writes if sent > done) - began
 
     def summary(self) -> str:
         tries = sum(self.attempts.values())
@@ -64,12 +76,16 @@ class _Counting(httpx.BaseTransport):
         self._report, self._lock = report, lock
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        sent = time.monotonic()
         try:
             response = self._inner.handle_request(request)
         except httpx.TransportError as error:
             self._count(f"{request.method} {type(error).__name__}")
             raise
         self._count(f"{request.method} {response.status_code}")
+        if request.method == "POST" and response.status_code == 200:
+            with self._lock:
+                self._report.writes.append((sent, time.monotonic()))
         return response
 
     def _count(self, outcome: str) -> None:
@@ -94,10 +110,17 @@ def make_key(topology: Topology, name: str = "drill") -> str:
 
 
 def _load(
-    topology: Topology, key: str, writers: int, seconds: float, event: Callable[[float], None]
+    topology: Topology,
+    key: str,
+    writers: int,
+    seconds: float,
+    event: Callable[[float], None],
+    retries: int = DRILL_RETRIES,
+    max_delay: float = 8.0,
 ) -> Report:
     """`writers` creating heroes and one reader paging through nginx, for `seconds`, with the
-    generated client; `event` runs a third of the way in."""
+    generated client (`retries` and `max_delay` its retry budget); `event` runs a third of the
+    way in, and the load goes on a third after it returns."""
     report = Report()
     lock = threading.Lock()
     stop = threading.Event()
@@ -114,8 +137,10 @@ def _load(
                 report.failed[f"{method} {type(error).__name__}"] += 1
             return
         finally:
+            took = time.monotonic() - started
             with lock:
-                report.slowest = max(report.slowest, time.monotonic() - started)
+                report.slowest = max(report.slowest, took)
+                report.latencies.append(took)
         with lock:
             if answer.status_code != 200:
                 report.failed[f"{method} {answer.status_code}"] += 1
@@ -129,7 +154,8 @@ def _load(
         with AuthenticatedClient(
             base_url=topology.url,
             token=key,
-            max_retries=DRILL_RETRIES,
+            max_retries=retries,
+            retry_max_delay=max_delay,
             timeout=httpx.Timeout(30),
             httpx_args={"transport": _Counting(report, lock)},
         ) as client:
@@ -140,7 +166,8 @@ def _load(
     def reader() -> None:
         with Client(
             base_url=topology.url,
-            max_retries=DRILL_RETRIES,
+            max_retries=retries,
+            retry_max_delay=max_delay,
             timeout=httpx.Timeout(30),
             httpx_args={"transport": _Counting(report, lock)},
         ) as client:

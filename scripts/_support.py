@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -53,10 +54,12 @@ def start_process(
     cwd: Path | None = None,
     log: Path | None = None,
     group: bool = False,
+    **as_user: Any,
 ) -> Child:
     """`command` in a child process, its output appended to `log` (a temporary file if None;
     never a pipe: one nobody reads fills up and stalls the child). `group`: a process group
-    of its own, so that stop_process and kill_process reach all its workers at once."""
+    of its own, so that stop_process and kill_process reach all its workers at once. `as_user`:
+    Popen's user, group and extra_groups, for a server that refuses to run as root."""
     if log is None:
         handle, name = tempfile.mkstemp(prefix="heroes-process-", suffix=".log")
         os.close(handle)
@@ -69,6 +72,7 @@ def start_process(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=group,
+            **as_user,
         )
     process.log = log
     return process
