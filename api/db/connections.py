@@ -22,6 +22,10 @@ T = TypeVar("T")
 # PostgreSQL's read_only_sql_transaction: a write reached a standby (in a failover or a
 # switchover, before the router has noticed), or a server that refuses writes for now.
 READ_ONLY = "25006"
+# Errors after which the server closes the session: class 08 (connection exceptions; PgBouncer's
+# own, "server conn crashed?", are 08P01) and the server shutting down or starting up. The
+# driver may not have read the close yet when the error arrives.
+SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
 Work = Callable[[DriverConnection], T]
 
 
@@ -83,8 +87,10 @@ class Connections:
         """The driver's error as SQLAlchemy's; a connection the server dropped is invalidated, so
         that the pool doesn't hand it out again."""
         dialect = self.engine.dialect
-        lost = connection is not None and dialect.is_disconnect(
-            error, connection.dbapi_connection, None
+        sqlstate = getattr(error, "sqlstate", None) or ""
+        lost = connection is not None and (
+            sqlstate.startswith(SESSION_ENDED)
+            or dialect.is_disconnect(error, connection.dbapi_connection, None)
         )
         if connection is not None and lost:
             connection.invalidate(error)

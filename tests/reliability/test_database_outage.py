@@ -3,6 +3,7 @@
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from _support import free_port
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.config import Settings
+from api.db.connections import Connections
 from api.main import create_app
 from tests.conftest import LOOPBACK
 from tests.reliability.tcp_proxy import TcpProxy
@@ -153,3 +155,30 @@ def test_a_write_that_reaches_a_standby_is_a_503_and_changes_nothing(database_ur
         finally:
             _read_only(database_url, on=False)
         assert client.get("/heroes/").json() == [hero.json()]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+        psycopg.errors.ProtocolViolation("server conn crashed?"),  # PgBouncer's, class 08
+        psycopg.errors.CannotConnectNow("the database system is starting up"),
+    ],
+    ids=["57P01 shutdown", "08P01 PgBouncer", "57P03 starting up"],
+)
+def test_a_session_the_server_ended_is_never_given_back_to_the_pool(
+    database_url: str, error: psycopg.Error
+) -> None:
+    """These errors end the session (the server closes the connection after them), but the
+    driver may not have read the close yet when the error arrives: in a failover, PgBouncer's
+    "server conn crashed?" came first. Such a connection must be dropped, not pooled again
+    (its reset would fail, and log a traceback, or the next request would meet it dead)."""
+    engine = create_engine(database_url)
+    connections = Connections(engine, slots=1)
+    try:
+        with connections.checkout() as connection:
+            translated = connections.translated(error, connection.pooled)
+            assert translated.connection_invalidated
+            assert not connection.pooled.is_valid
+    finally:
+        engine.dispose()
