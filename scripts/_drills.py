@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import Any, Protocol
 
 import _support
 import httpx
@@ -40,6 +40,8 @@ class Report:
     acknowledged: list[str] = field(default_factory=list)  # names of the creates answered 200
     failed: Counter[str] = field(default_factory=Counter)  # what the callers saw fail
     attempts: Counter[str] = field(default_factory=Counter)  # each try: "POST 502", "GET 200"
+    # Each service error absorbed, by its detail: "POST 503 Database unavailable, …"
+    details: Counter[str] = field(default_factory=Counter)
     lost: list[str] = field(default_factory=list)  # acknowledged, and not stored afterwards
     duplicated: list[str] = field(default_factory=list)  # stored more than once
     slowest: float = 0.0  # seconds, the slowest call (its retries included)
@@ -65,6 +67,11 @@ class Report:
             f"acknowledged creates {len(self.acknowledged):,}, client-visible failures "
             f"{dict(self.failed) or 0}, retried answers {absorbed or 0}, lost {len(self.lost)}, "
             f"duplicated {len(self.duplicated)}, slowest call {self.slowest:.2f} s"
+            + (
+                f"; the service's errors {dict(sorted(self.details.items()))}"
+                if self.details
+                else ""
+            )
         )
 
 
@@ -86,6 +93,10 @@ class _Counting(httpx.BaseTransport):
         if request.method == "POST" and response.status_code == 200:
             with self._lock:
                 self._report.writes.append((sent, time.monotonic()))
+        elif response.status_code in (409, 503):  # the service's own, with a detail to count
+            detail = _detail(response)
+            with self._lock:
+                self._report.details[f"{request.method} {response.status_code} {detail}"] += 1
         return response
 
     def _count(self, outcome: str) -> None:
@@ -94,6 +105,15 @@ class _Counting(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def _detail(response: httpx.Response) -> str:
+    """The error's detail (read here: the body is small, and httpx keeps it for the caller)."""
+    try:
+        detail = response.read() and response.json().get("detail")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return "(no JSON detail)"
+    return str(detail) if detail else "(no detail)"
 
 
 def make_key(topology: Topology, name: str = "drill") -> str:
@@ -109,8 +129,15 @@ def make_key(topology: Topology, name: str = "drill") -> str:
     return key
 
 
+class Served(Protocol):
+    """Where a drill's load goes: the topology's nginx, or one server."""
+
+    @property
+    def url(self) -> str: ...
+
+
 def _load(
-    topology: Topology,
+    topology: Served,
     key: str,
     writers: int,
     seconds: float,
@@ -190,7 +217,7 @@ def _load(
     return report
 
 
-def _stored_names(topology: Topology, prefix: str) -> Counter[str]:
+def _stored_names(topology: Served, prefix: str) -> Counter[str]:
     """Every name of this drill's heroes, as many times as it is stored (read back through
     nginx)."""
     stored: Counter[str] = Counter()

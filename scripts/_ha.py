@@ -8,6 +8,7 @@ nginx, Redis) in front of it: PgBouncer connects to HAProxy. Used by scripts/top
 drills (scripts/_ha_drills.py) and their tests.
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -189,10 +190,8 @@ class Cluster:
             node.process = None
         if postmaster is not None:
             for pid in [postmaster, *_children(postmaster)]:
-                try:
+                with contextlib.suppress(ProcessLookupError):  # gone with the postmaster
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     # --- what Patroni says --------------------------------------------------------------------
 

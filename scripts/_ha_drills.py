@@ -42,9 +42,12 @@ HA_MAX_DELAY = 1.0
 
 # What the service may answer an attempt while the primary fails over or switches over, and why;
 # the client retries each of them:
-# - 503 (Retry-After: 1): the database unreachable (no primary yet), or a write that reached a
-#   node no longer primary (read-only), or a COMMIT cut off whose outcome can't be told yet
-#   (a retry with the same Idempotency-Key is safe: the service recognises it).
+# - 503 "Database unavailable" (Retry-After: 1): no primary to reach yet, or a write that reached
+#   a node no longer primary (read-only); nothing was written.
+# - 503 "Service overloaded": a write queued behind a group that waits for the database left
+#   the line unsent after HEROES_DB_POOL_TIMEOUT; nothing was written.
+# - 503 "Outcome unknown": a COMMIT cut off whose outcome couldn't be looked up in time; a retry
+#   with the same Idempotency-Key is safe (the service recognises it).
 # - 409 (Retry-After: 1): a retry that arrived while its first attempt was still being resolved.
 FAILOVER_EXPLAINED = {"POST 200", "GET 200", "POST 503", "GET 503", "POST 409"}
 
@@ -59,49 +62,51 @@ class Failover:
     )
 
 
+class _PrimaryLost:
+    """The drills' event: the primary killed (its machine dies) or switched away from, timed;
+    returns once another node is primary."""
+
+    def __init__(self, ha: HATopology, switch: bool = False) -> None:
+        self.ha, self.switch = ha, switch
+        self.node = ""
+        self.began = self.done = 0.0
+
+    def __call__(self, _pause: float) -> None:
+        cluster = self.ha.cluster
+        primary = cluster.primary()
+        assert primary is not None
+        self.node, self.began = primary.name, time.monotonic()
+        if self.switch:
+            cluster.switchover()
+        else:
+            cluster.kill_node(primary)
+        # A switchover's cause is complete at once: any write sent after it began counts.
+        self.done = self.began if self.switch else time.monotonic()
+        cluster.wait_until(lambda: cluster.primary() not in (None, primary), 60, "a new primary")
+
+    def failover(self, report: Report) -> Failover:
+        new = self.ha.cluster.primary()
+        back = report.writes_back(self.began, self.done)
+        return Failover(report, self.node, new.name if new else "none", back)
+
+
 def kill_the_primary(ha: HATopology, key: str, writers: int, seconds: float) -> Failover:
     """The primary's machine dies (kill -9 of its Patroni, postmaster and backends) a third of the
     way in; the load goes on for `seconds` / 3 after the standby has taken over."""
-    killed: dict[str, Any] = {}
-
-    def kill(_pause: float) -> None:
-        primary = ha.cluster.primary()
-        assert primary is not None
-        killed["node"], killed["at"] = primary.name, time.monotonic()
-        ha.cluster.kill_node(primary)
-        killed["done"] = time.monotonic()
-        ha.cluster.wait_until(
-            lambda: ha.cluster.primary() not in (None, primary), 60, "a new primary"
-        )
-
+    kill = _PrimaryLost(ha)
     report = _load(
         ha.front, key, writers, seconds, kill, retries=HA_RETRIES, max_delay=HA_MAX_DELAY
     )
-    new = ha.cluster.primary()
-    back = report.writes_back(killed["at"], killed["done"])
-    return Failover(report, killed["node"], new.name if new else "none", back)
+    return kill.failover(report)
 
 
 def switchover(ha: HATopology, key: str, writers: int, seconds: float) -> Failover:
     """patronictl switchover to the standby a third of the way in, under load."""
-    moved: dict[str, Any] = {}
-
-    def switch(_pause: float) -> None:
-        primary = ha.cluster.primary()
-        assert primary is not None
-        moved["node"], moved["at"] = primary.name, time.monotonic()
-        ha.cluster.switchover()
-        ha.cluster.wait_until(
-            lambda: ha.cluster.primary() not in (None, primary), 60, "the new primary"
-        )
-
+    switch = _PrimaryLost(ha, switch=True)
     report = _load(
         ha.front, key, writers, seconds, switch, retries=HA_RETRIES, max_delay=HA_MAX_DELAY
     )
-    new = ha.cluster.primary()
-    # The switchover's cause is "complete" at once: any write sent after it began counts.
-    back = report.writes_back(moved["at"], moved["at"])
-    return Failover(report, moved["node"], new.name if new else "none", back)
+    return switch.failover(report)
 
 
 def rejoin(cluster: Cluster, name: str, timeout: float = 120) -> float:
@@ -237,11 +242,19 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def failover_problems(failover: Failover, writes_back_limit: float) -> list[str]:
+def failover_problems(ha: HATopology, failover: Failover, writes_back_limit: float) -> list[str]:
     """What makes a failover or switchover drill fail: any caller-visible failure, any lost or
-    duplicated write, an answer outside FAILOVER_EXPLAINED, a call over 30 s, writes back late."""
+    duplicated write, an answer outside FAILOVER_EXPLAINED, a call over 30 s, writes back late,
+    a traceback in a replica's log (the first one is shown)."""
     report = failover.report
     problems = []
+    for replica in range(len(ha.front.replica_ports)):
+        log = ha.front.log(f"replica-{replica + 1}")
+        if "Traceback" in log:
+            start = log.index("Traceback")
+            problems.append(
+                f"replica-{replica + 1} logged a traceback:\n{log[start : start + 6000]}"
+            )
     if report.failed:
         problems.append(f"client-visible failures {dict(report.failed)}")
     if report.lost or report.duplicated:
@@ -270,7 +283,14 @@ COST_LUA = {
 COST_CONNECTIONS = 32
 
 
-def sync_cost(ha: HATopology, seconds: int) -> dict[str, dict[str, WrkResult]]:
+@dataclass
+class Cost:
+    wrk: WrkResult
+    replay_lag_ms: float  # the standby's replay lag, the most seen in the run (0: no standby)
+    replay_lag_p50_ms: float
+
+
+def sync_cost(ha: HATopology, seconds: int) -> dict[str, dict[str, Cost]]:
     """POST and PATCH throughput and latency (wrk, 32 connections, `seconds` each) of one
     heroes-api worker on the cluster (through HAProxy), in one run, with: a synchronous standby
     (as deployed), an asynchronous one, and no standby at all (its Patroni stopped: a single
@@ -283,7 +303,7 @@ def sync_cost(ha: HATopology, seconds: int) -> dict[str, dict[str, WrkResult]]:
         log=ha.run_dir / "sync-cost.out",
     )
     base = f"http://127.0.0.1:{port}"
-    results: dict[str, dict[str, WrkResult]] = {}
+    results: dict[str, dict[str, Cost]] = {}
     try:
         wait_until_serving(f"{base}/health", process=server)
         with httpx.Client(base_url=base) as client:  # no key exists: loopback writes are allowed
@@ -293,7 +313,7 @@ def sync_cost(ha: HATopology, seconds: int) -> dict[str, dict[str, WrkResult]]:
                 ).raise_for_status()
         for mode in ("synchronous standby", "asynchronous standby", "single node"):
             _set_replication(ha.cluster, mode)
-            results[mode] = {route: _wrk(base, route, seconds) for route in COST_LUA}
+            results[mode] = {route: _measured(ha, base, route, seconds) for route in COST_LUA}
     finally:
         stop_process(server)
         _set_replication(ha.cluster, "synchronous standby")
@@ -323,6 +343,35 @@ def _set_replication(cluster: Cluster, mode: str) -> None:
     cluster.wait_until(settled, 120, f"{standby.name} a {role}")
 
 
+def _measured(ha: HATopology, base: str, route: str, seconds: int) -> Cost:
+    """wrk on `route`, the standby's replay lag sampled on the primary every 100 ms meanwhile:
+    how stale a read sent to the standby would be."""
+    import threading
+
+    import psycopg
+
+    lags: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(_libpq(ha.cluster.admin_url), autocommit=True) as connection:
+            while not done.wait(0.1):
+                row = connection.execute(
+                    "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication"
+                ).fetchone()
+                lags.append(float(row[0]) * 1000 if row else 0.0)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = _wrk(base, route, seconds)
+    finally:
+        done.set()
+        sampler.join()
+    ordered = sorted(lags) or [0.0]
+    return Cost(result, ordered[-1], ordered[len(ordered) // 2])
+
+
 def _wrk(base: str, route: str, seconds: int) -> WrkResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(COST_LUA[route])
@@ -332,3 +381,82 @@ def _wrk(base: str, route: str, seconds: int) -> WrkResult:
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     return parse_wrk(out)
+
+
+# --- the router: HAProxy, or libpq's multi-host URL -------------------------------------------
+
+
+@dataclass
+class Routed:
+    name: str
+    url: str  # the server's, for the load
+    database_url: str
+    server: Child | None = None
+
+
+def routers(ha: HATopology, key: str, writers: int, seconds: float) -> dict[str, Failover]:
+    """One heroes-api server reaching the nodes through HAProxy, one through libpq's multi-host
+    URL (target_session_attrs=read-write), neither through PgBouncer (which takes one address),
+    both under the same load while the primary is killed once: how soon writes come back on each.
+    The database is the topology's (its key works on both)."""
+    import threading
+
+    database = ha.front.database_url.rsplit("/", 1)[1]
+    hosts = "&".join(f"host=127.0.0.1:{node.pg_port}" for node in ha.cluster.nodes)
+    routes = [
+        Routed(
+            "HAProxy",
+            "",
+            f"postgresql+psycopg://postgres@127.0.0.1:{ha.cluster.haproxy_port}/{database}",
+        ),
+        Routed(
+            "libpq multi-host",
+            "",
+            f"postgresql+psycopg://postgres@/{database}?{hosts}&target_session_attrs=read-write",
+        ),
+    ]
+    for route in routes:
+        port = free_port()
+        route.url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": route.database_url,
+            "HEROES_MIGRATE_ON_STARTUP": "false",
+        }
+        route.server = start_process(
+            heroes_api(port), env=env, log=ha.run_dir / f"router-{port}.out"
+        )
+    kill = _PrimaryLost(ha)
+    reports: dict[str, Report] = {}
+    try:
+        for route in routes:
+            assert route.server is not None
+            wait_until_serving(f"{route.url}/health", process=route.server)
+
+        def load(route: Routed, event: Any) -> None:
+            reports[route.name] = _load(
+                route, key, writers, seconds, event, retries=HA_RETRIES, max_delay=HA_MAX_DELAY
+            )
+
+        # The same load on both; the second one's "event" is to wait out the failover too.
+        failed_over = threading.Event()
+
+        def kill_then_tell(pause: float) -> None:
+            try:
+                kill(pause)
+            finally:
+                failed_over.set()
+
+        threads = [
+            threading.Thread(target=load, args=(routes[0], kill_then_tell)),
+            threading.Thread(target=load, args=(routes[1], lambda _pause: failed_over.wait(90))),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for route in routes:
+            if route.server is not None:
+                stop_process(route.server)
+    return {name: kill.failover(report) for name, report in reports.items()}

@@ -261,8 +261,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 # Modules whose tests take 10-60 s each: run first, so that none is left to run alone at the
-# end while the other workers idle (xdist hands out the rest in collection order).
+# end while the other workers idle (xdist hands out the rest in collection order). The HA drills
+# (~2 minutes on one worker, in order) start first of all.
 LONG_FIRST = (
+    "test_ha.py",
     "test_bench.py",
     "test_client_published.py",
     "test_compat.py",
