@@ -33,8 +33,15 @@ class Connection:
     """A checked-out connection: the driver's connection, running our statements, and what a
     write transaction needs."""
 
-    def __init__(self, pooled: PoolProxiedConnection, statements: Statements, sqlite: bool) -> None:
+    def __init__(
+        self,
+        pooled: PoolProxiedConnection,
+        statements: Statements,
+        sqlite: bool,
+        error: type[Exception],
+    ) -> None:
         self.pooled = pooled
+        self.error = error  # the driver's base error class
         self.dbapi: Any = pooled.dbapi_connection
         self.driver = DriverConnection(self.dbapi, statements)
         self.sqlite = sqlite
@@ -45,6 +52,29 @@ class Connection:
             # meet another process' lock with no chance to wait for it. (PostgreSQL's driver
             # opens a transaction with the first statement.)
             self.dbapi.execute("BEGIN IMMEDIATE")
+        elif self.dbapi.autocommit:  # never, as reads put it back (read_only); but if it were,
+            self.dbapi.autocommit = False  # each statement of a group would commit alone
+
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[None]:
+        """PostgreSQL: the read's statements in autocommit. In a transaction, psycopg sends
+        BEGIN before the first statement and the pool a ROLLBACK when the connection comes
+        back: three round trips for a one-statement read instead of one. (Each statement
+        already has a snapshot of its own under READ COMMITTED.) SQLAlchemy's psycopg ping
+        switches autocommit the same way."""
+        if self.sqlite:
+            yield
+            return
+        self.dbapi.autocommit = True
+        try:
+            yield
+        finally:
+            try:
+                self.dbapi.autocommit = False
+            except self.error:
+                # A connection that can't be put back in transaction mode (it broke) is never
+                # pooled again: a write on it would commit statement by statement.
+                self.pooled.invalidate()
 
     def commit(self) -> None:
         self.dbapi.commit()
@@ -68,7 +98,7 @@ class Connections:
         """A pooled connection; with `live`, one that has just answered a ping (PostgreSQL)."""
         pooled = self._live() if live and not self.sqlite else self._connect()
         try:
-            yield Connection(pooled, self.statements, self.sqlite)
+            yield Connection(pooled, self.statements, self.sqlite, self.error)
         finally:
             pooled.close()
 
@@ -78,7 +108,8 @@ class Connections:
         for attempt in range(self.slots + 1):
             with self.checkout() as connection:
                 try:
-                    return work(connection.driver)
+                    with connection.read_only():
+                        return work(connection.driver)
                 except self.error as error:
                     self._raise_unless_dropped(error, connection.pooled, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
