@@ -1,11 +1,11 @@
-"""Connections: checked out of the engine's pool, pinged when a write needs a live one, replaced
-when the server dropped them, and their errors translated to SQLAlchemy's (what the error
-handlers know).
+"""Connections: checked out of the engine's pool, pinged when a commit's outcome must be looked
+up, replaced when the server dropped them, and their errors translated to SQLAlchemy's (what the
+error handlers know).
 
 A restart of the database is invisible to callers: a read that meets a connection the server
-dropped runs again on another (it changed nothing), and a group of writes takes a connection that
-has just answered a ping. There is no pool_pre_ping: its round trip per checkout cost 18 % of a
-GET one.
+dropped runs again on another (it changed nothing), and so does a group of writes whose
+connection dies before its COMMIT is sent (api/db/group_commit.py). There is no pool_pre_ping:
+its round trip per checkout cost 18 % of a GET one.
 """
 
 import contextlib
@@ -148,8 +148,8 @@ class Connections:
             raise self.translated(error, None) from error
 
     def _live(self) -> PoolProxiedConnection:
-        """SQLAlchemy's pool_pre_ping, for writes only: a write whose connection fails can't
-        simply run again, its commit may have happened. One ping per group of writes."""
+        """SQLAlchemy's pool_pre_ping, for looking up a commit whose answer was lost: that lookup
+        must reach the database if it can, or the write's outcome stays unknown."""
         for attempt in range(self.slots + 1):
             pooled = self._connect()
             try:

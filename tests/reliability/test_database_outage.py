@@ -208,3 +208,27 @@ def test_a_read_is_one_round_trip_and_leaves_the_connection_ready_for_writes(
             assert connection.dbapi.autocommit is False
     finally:
         engine.dispose()
+
+
+def test_the_first_write_after_a_restart_meets_dead_connections_and_succeeds(
+    database_url: str,
+) -> None:
+    """A group of writes takes a pooled connection without pinging it first (a round trip per
+    group); one found dead before the COMMIT was sent committed nothing, so the group runs
+    again on another. After a restart every pooled connection is dead: a write still gets 200."""
+    settings = Settings(DATABASE_URL=database_url)
+    with TestClient(create_app(settings), client=LOOPBACK) as client:
+        hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
+        assert hero.status_code == 200
+        engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
+        held = [engine.raw_connection() for _ in range(5)]
+        for connection in held:
+            connection.close()
+        assert _end_every_other_connection(database_url) >= 5
+        for method, path, body in [
+            ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+            ("PATCH", f"/heroes/{hero.json()['id']}", {"age": 1}),
+        ]:
+            response = client.request(method, path, json=body)
+            assert response.status_code == 200, (method, path, response.text)
+        assert len(client.get("/heroes/").json()) == 2
