@@ -123,9 +123,9 @@ class Connections:
             sqlstate.startswith(SESSION_ENDED)
             or dialect.is_disconnect(error, connection.dbapi_connection, None)
         )
-        if connection is not None and lost:
-            connection.invalidate(error)
-        if getattr(error, "sqlstate", None) == READ_ONLY:
+        if connection is not None and lost and connection.is_valid:  # once: a read may have
+            connection.invalidate(error)  # dropped it already (Connection.read_only)
+        if sqlstate == READ_ONLY:
             # Not the write's fault, nor a bug: the database can't take writes just now. An
             # OperationalError, as when it can't be reached: a 503 to retry, nothing changed.
             return OperationalError(None, None, error, connection_invalidated=lost)
