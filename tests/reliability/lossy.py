@@ -47,10 +47,22 @@ class _Proxy:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
+        # Every connection's task ended here, on the running loop: left pending, a task is
+        # collected later, after the loop is gone, and its cleanup (closing its sockets) fails
+        # inside whichever test is running then (CI saw it, as an unraisable exception).
+        stopped = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        stopped.result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _should_lose(self) -> bool:
         """Count one more; True for every n-th once armed."""
