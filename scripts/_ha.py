@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _support import Child, free_port, kill_process, start_process, stop_process
+from _support import Child, Started, free_port, kill_process, start_process, stop_process
 from _topology import DEPLOY, fill, wait_for_port
 
 TOOLS = ("etcd", "patroni", "patronictl", "haproxy", "pgbackrest")
@@ -317,7 +317,7 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-class HATopology:
+class HATopology(Started):
     """The topology of scripts/_topology.py (nginx → replicas → PgBouncer, Redis) in front of
     the cluster: PgBouncer connects to HAProxy, which reaches whichever node is primary."""
 
@@ -333,17 +333,9 @@ class HATopology:
     def url(self) -> str:
         return self.front.url
 
-    def __enter__(self) -> "HATopology":
-        try:
-            self.cluster.start()
-            self.front.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def start(self) -> None:
+        self.cluster.start()
+        self.front.start()
 
     def stop(self) -> None:
         try:

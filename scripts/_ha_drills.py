@@ -9,6 +9,7 @@ drill returns what happened, counted; the caller decides what passes.
 """
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -233,8 +234,6 @@ def _postgres(data_dir: Path, port: int, run_dir: Path) -> Child:
 
 
 def _destroy(node: Node) -> None:
-    import shutil
-
     shutil.rmtree(node.data_dir)
 
 

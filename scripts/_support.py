@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -128,6 +128,28 @@ def _signal(process: subprocess.Popen[bytes], number: signal.Signals) -> None:
             process.send_signal(number)
     except ProcessLookupError:
         pass
+
+
+class Started:
+    """`with` for something with start() and stop(): stopped even when its start fails half way
+    (whatever did start is stopped)."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 def make_key(env: dict[str, str], name: str = "key", cwd: Path = ROOT) -> str:

@@ -20,6 +20,7 @@ from _support import (
     ROOT,
     Child,
     Databases,
+    Started,
     free_port,
     heroes_api,
     kill_process,
@@ -48,7 +49,7 @@ def fill(template: Path, values: dict[str, object]) -> str:
     return text
 
 
-class Topology:
+class Topology(Started):
     def __init__(self, admin_url: str, port: int | None = None, replicas: int = 2) -> None:
         from sqlalchemy import make_url
 
@@ -103,17 +104,6 @@ class Topology:
             self._stop(name)
         self.databases.drop_all()
         shutil.rmtree(self.run_dir, ignore_errors=True)
-
-    def __enter__(self) -> "Topology":
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     # --- the parts ----------------------------------------------------------------------------
 

@@ -197,9 +197,7 @@ class GroupCommit:
                         return results
                     except self._connections.error as error:
                         failure = self._connections.failure(error, connection)
-            except WriteFailed:
-                raise
-            except NotCommitted as failed:
+            except NotCommitted as failed:  # a WriteFailed is a write's own error, never dropped
                 if _dropped(failed.error) and reconnects > 0:
                     reconnects -= 1  # the connection died before the COMMIT: nothing landed
                     continue

@@ -91,6 +91,16 @@ def _end_every_other_connection(database_url: str) -> int:
     return int(ended)
 
 
+def _restart_under(client: TestClient, database_url: str) -> None:
+    """Several idle connections in the app's pool, as after a busy minute, then every one of
+    them ended by the server, as a restart of the database does."""
+    engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
+    held = [engine.raw_connection() for _ in range(5)]
+    for connection in held:
+        connection.close()
+    assert _end_every_other_connection(database_url) >= 5
+
+
 def test_connections_the_database_dropped_are_replaced_unseen(database_url: str) -> None:
     """After a restart of the database every pooled connection is dead: the next reads and
     writes still succeed (on new connections), with no 503 for anyone."""
@@ -98,12 +108,7 @@ def test_connections_the_database_dropped_are_replaced_unseen(database_url: str)
     with TestClient(create_app(settings), client=LOOPBACK) as client:
         hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
         assert hero.status_code == 200
-        # Several idle connections in the pool, as after a busy minute.
-        engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
-        held = [engine.raw_connection() for _ in range(5)]
-        for connection in held:
-            connection.close()
-        assert _end_every_other_connection(database_url) >= 5
+        _restart_under(client, database_url)
         hero_id = hero.json()["id"]
         for method, path, body in [
             ("GET", f"/heroes/{hero_id}", None),
@@ -220,11 +225,7 @@ def test_the_first_write_after_a_restart_meets_dead_connections_and_succeeds(
     with TestClient(create_app(settings), client=LOOPBACK) as client:
         hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
         assert hero.status_code == 200
-        engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
-        held = [engine.raw_connection() for _ in range(5)]
-        for connection in held:
-            connection.close()
-        assert _end_every_other_connection(database_url) >= 5
+        _restart_under(client, database_url)
         for method, path, body in [
             ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
             ("PATCH", f"/heroes/{hero.json()['id']}", {"age": 1}),

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,8 +90,6 @@ def test_topology_ha_writes_its_state_and_stops_everything(tmp_path: Path) -> No
 
 def _wait_for_file(path: Path, process: subprocess.Popen[bytes], log: Path) -> None:
     """Until the topology has written `path` (it does once everything is up)."""
-    import time
-
     deadline = time.monotonic() + 120
     while not path.exists():
         assert process.poll() is None, log.read_text()
