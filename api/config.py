@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # prepared vs 2,680 not, POST 2,110 vs 2,160; wrk, 3 x 5 s each, interleaved).
     db_prepared_statements: bool = Field(
         default=False,
-        description="PostgreSQL: let psycopg prepare the statements it runs often (only on "
+        description="PostgreSQL: let psycopg prepare the writes' statements it runs often (only on "
         "direct connections or poolers that track prepared statements).",
     )
     idempotency_ttl: timedelta = Field(

@@ -46,8 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings)
-        if settings.metrics:
-            metrics.watch_pool(engine)
         if settings.migrate_on_startup:
             # Imported here: Alembic takes ~0.35 s to import, and the workers of `heroes-api
             # --workers N` start with the migration already done by their parent.
@@ -55,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             upgrade_to_head(engine)
         db = Database(engine, settings)
+        if settings.metrics:
+            metrics.watch_connections(db)
         ttl_seconds = int(settings.idempotency_ttl.total_seconds())
         found = app.state.services = Services(
             settings=settings,

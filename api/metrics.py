@@ -24,9 +24,9 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.exposition import choose_encoder
-from sqlalchemy import Engine, event
 
 from api.access import READ, CheckedRoute, policy
+from api.db import Database
 
 # The *_created series say when each counter was first used: noise on every scrape.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -91,17 +91,9 @@ class RequestMetrics:
             special.inc()
 
 
-def watch_pool(engine: Engine) -> None:
-    """Count connections in and out of this worker's pool."""
-
-    def checked_out(*_args: object) -> None:
-        CONNECTIONS_IN_USE.inc()
-
-    def checked_in(*_args: object) -> None:
-        CONNECTIONS_IN_USE.dec()
-
-    event.listen(engine, "checkout", checked_out)
-    event.listen(engine, "checkin", checked_in)
+def watch_connections(db: Database) -> None:
+    """Count this worker's database connections in use."""
+    db.watch_connections(CONNECTIONS_IN_USE.inc, CONNECTIONS_IN_USE.dec)
 
 
 def worker_stopped() -> None:

@@ -1,11 +1,12 @@
-"""Connections: checked out of the engine's pool, pinged when a commit's outcome must be looked
-up, replaced when the server dropped them, and their errors translated to SQLAlchemy's (what the
-error handlers know).
+"""Connections: checked out of the engine's pool (the writes', and SQLite's long reads'),
+pinged when a commit's outcome must be looked up, replaced when the server dropped them, and
+their errors translated to SQLAlchemy's (what the error handlers know).
 
 A restart of the database is invisible to callers: a read that meets a connection the server
-dropped runs again on another (it changed nothing), and so does a group of writes whose
-connection dies before its COMMIT is sent (api/db/group_commit.py). There is no pool_pre_ping:
-its round trip per checkout cost 18 % of a GET one.
+dropped runs again on another (it changed nothing; PostgreSQL's reads do the same on theirs,
+api/db/postgres_reads.py), and so does a group of writes whose connection dies before its
+COMMIT is sent (api/db/group_commit.py). There is no pool_pre_ping: its round trip per
+checkout cost 18 % of a GET one.
 """
 
 import contextlib
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -27,6 +29,21 @@ READ_ONLY = "25006"
 # driver may not have read the close yet when the error arrives.
 SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
 Work = Callable[[DriverConnection], T]
+
+
+def translate(
+    error: Any, dialect: Dialect, base_error: type[Exception], lost: bool
+) -> StatementError:
+    """The driver's `error` as SQLAlchemy's (what the error handlers know); `lost`: the
+    connection it came from is gone."""
+    if (getattr(error, "sqlstate", None) or "") == READ_ONLY:
+        # Not the write's fault, nor a bug: the database can't take writes just now. An
+        # OperationalError, as when it can't be reached: a 503 to retry, nothing changed.
+        return OperationalError(None, None, error, connection_invalidated=lost)
+    translated: StatementError = DBAPIError.instance(
+        None, None, error, base_error, connection_invalidated=lost, dialect=dialect
+    )
+    return translated
 
 
 class Connection:
@@ -52,29 +69,6 @@ class Connection:
             # meet another process' lock with no chance to wait for it. (PostgreSQL's driver
             # opens a transaction with the first statement.)
             self.dbapi.execute("BEGIN IMMEDIATE")
-        elif self.dbapi.autocommit:  # never, as reads put it back (read_only); but if it were,
-            self.dbapi.autocommit = False  # each statement of a group would commit alone
-
-    @contextlib.contextmanager
-    def read_only(self) -> Iterator[None]:
-        """PostgreSQL: the read's statements in autocommit. In a transaction, psycopg sends
-        BEGIN before the first statement and the pool a ROLLBACK when the connection comes
-        back: three round trips for a one-statement read instead of one. (Each statement
-        already has a snapshot of its own under READ COMMITTED.) SQLAlchemy's psycopg ping
-        switches autocommit the same way."""
-        if self.sqlite:
-            yield
-            return
-        self.dbapi.autocommit = True
-        try:
-            yield
-        finally:
-            try:
-                self.dbapi.autocommit = False
-            except self.error:
-                # A connection that can't be put back in transaction mode (it broke) is never
-                # pooled again: a write on it would commit statement by statement.
-                self.pooled.invalidate()
 
     def commit(self) -> None:
         self.dbapi.commit()
@@ -108,8 +102,7 @@ class Connections:
         for attempt in range(self.slots + 1):
             with self.checkout() as connection:
                 try:
-                    with connection.read_only():
-                        return work(connection.driver)
+                    return work(connection.driver)
                 except self.error as error:
                     self._raise_unless_dropped(error, connection.pooled, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -123,16 +116,9 @@ class Connections:
             sqlstate.startswith(SESSION_ENDED)
             or dialect.is_disconnect(error, connection.dbapi_connection, None)
         )
-        if connection is not None and lost and connection.is_valid:  # once: a read may have
-            connection.invalidate(error)  # dropped it already (Connection.read_only)
-        if sqlstate == READ_ONLY:
-            # Not the write's fault, nor a bug: the database can't take writes just now. An
-            # OperationalError, as when it can't be reached: a 503 to retry, nothing changed.
-            return OperationalError(None, None, error, connection_invalidated=lost)
-        translated: StatementError = DBAPIError.instance(
-            None, None, error, self.error, connection_invalidated=lost, dialect=dialect
-        )
-        return translated
+        if connection is not None and lost and connection.is_valid:  # once: a rollback may
+            connection.invalidate(error)  # have dropped it already
+        return translate(error, dialect, self.error, lost)
 
     def failure(self, error: Exception, connection: Connection | None) -> Exception:
         """What a request should be told of `error`: a driver's error translated, anything else

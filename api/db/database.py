@@ -1,8 +1,9 @@
 """The database doorway: every request does its database work in one call, `read` or `write`.
 
-- A read runs on a connection of its own: for SQLite, one connection kept open on the event loop
-  (no pool, no thread); for PostgreSQL, a pooled connection in a worker thread
-  (api/db/connections.py).
+- A read runs on a connection of its own, on the event loop: for SQLite, one connection kept
+  open for reads (no pool, no thread; a long read goes to a thread); for PostgreSQL, one of
+  the reads' connections, its statement awaited as the loop awaits a socket
+  (api/db/postgres_reads.py).
 - A write joins the next group commit (api/db/group_commit.py) and returns once committed.
 - Both are admitted first (api/db/admission.py): at most one per connection slot, a bounded line
   for the rest, and a 503 beyond it.
@@ -12,17 +13,19 @@ This class only composes those parts.
 
 import asyncio
 import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.pool import StaticPool
 
 from api.config import Settings
 from api.db.admission import Admission
 from api.db.connections import Connections, KeptConnection, Work
-from api.db.engine import sqlite_engine
+from api.db.engine import connect_arguments, sqlite_engine
 from api.db.group_commit import GroupCommit
+from api.db.postgres_reads import PostgresReads
 
 T = TypeVar("T")
 
@@ -41,20 +44,26 @@ class Database:
         # SQLite reads run on the event loop itself, on a connection kept for them. In WAL mode a
         # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
         # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
-        # through threads, 7,000-7,400 inline), and less than a pool checkout. PostgreSQL reads
-        # cross a network: they stay in threads, on pooled connections. The loop's connection is
-        # outside the pool: the pool's are the requests' (and its gauge counts those in use).
+        # through threads, 7,000-7,400 inline), and less than a pool checkout. The loop's
+        # connection is outside the pool (and its gauge): the pool's are the writes'.
         # A long SQLite read (16 ms for a page at offset 10^6, 5 ms for a count; the README's
         # figures) goes to a thread of its own: on the loop it would stop the worker for that
         # long. One thread, not one per slot: a worker has one CPU, and 16 counts in 16 threads
         # took it from the loop (GET one beside counts: 403 req/s, against 559 on the loop).
-        threads = 1 if self._connections.sqlite else slots
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
+        self._postgres_reads: PostgresReads | None = None
         if self._connections.sqlite:
             self._loop_engine = sqlite_engine(engine.url, settings, poolclass=StaticPool)
             self._loop_reader = KeptConnection(Connections(self._loop_engine, slots=0))
+        else:
+            # The engine's pool is the writes' then: the writer's connection, and another
+            # while a lost COMMIT is looked up.
+            _, url_arguments = engine.dialect.create_connect_args(engine.url)
+            self._postgres_reads = PostgresReads(
+                {**url_arguments, **connect_arguments(settings)}, slots, self._connections.error
+            )
 
     @property
     def writes_queued(self) -> int:
@@ -66,6 +75,8 @@ class Database:
         offset, a count: milliseconds, not microseconds) never runs on the event loop."""
         await self._admission.enter()
         try:
+            if self._postgres_reads is not None:  # a long one too: the loop only waits for it
+                return await self._postgres_reads.read(work)
             if self._loop_reader is not None and not long:
                 # One turn of the loop before the read: run back to back without it, reads
                 # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
@@ -87,9 +98,19 @@ class Database:
         finally:
             self._admission.leave()
 
+    def watch_connections(self, taken: Callable[[], None], given_back: Callable[[], None]) -> None:
+        """Call these as connections are taken and given back (the pool's, and the reads' on
+        the loop)."""
+        event.listen(self.engine, "checkout", lambda *_: taken())
+        event.listen(self.engine, "checkin", lambda *_: given_back())
+        if self._postgres_reads is not None:
+            self._postgres_reads.watchers.append((taken, given_back))
+
     def close(self) -> None:
         self._writes.close()
         self._threads.shutdown(wait=True)
+        if self._postgres_reads is not None:
+            self._postgres_reads.close()
         if self._loop_engine is not None:
             self._loop_engine.dispose()
         self.engine.dispose()

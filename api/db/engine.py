@@ -31,21 +31,23 @@ def create_db_engine(settings: Settings) -> Engine:
     }
     if url.get_backend_name() == "sqlite":
         return sqlite_engine(url, settings, **pool_args)
-    return create_engine(
-        url,
-        # No pool_pre_ping (a round trip per checkout: 18 % of a GET one): api/db/connections.py
-        # replaces a connection the server dropped itself. The connect timeout turns an
-        # unreachable server into a prompt 503, not a hung request.
-        connect_args={
-            "connect_timeout": max(1, round(settings.db_pool_timeout)),
-            # None: never prepare (psycopg's default prepares a statement on its 5th run).
-            **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
-            # Session settings at connect: no round trip per transaction. (PgBouncer ignores
-            # `options` (deploy/pgbouncer.ini): behind it its connect_query sets them.)
-            "options": session_options(settings),
-        },
-        **pool_args,
-    )
+    # No pool_pre_ping (a round trip per checkout: 18 % of a GET one): api/db/connections.py
+    # replaces a connection the server dropped itself.
+    return create_engine(url, connect_args=connect_arguments(settings), **pool_args)
+
+
+def connect_arguments(settings: Settings) -> dict[str, Any]:
+    """What psycopg connects with, beside the URL's own: the writes' pooled connections and
+    the reads' on the event loop (api/db/postgres_reads.py) alike."""
+    return {
+        # A prompt 503 when the server can't be reached, not a hung request.
+        "connect_timeout": max(1, round(settings.db_pool_timeout)),
+        # None: never prepare (psycopg's default prepares a statement on its 5th run).
+        **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
+        # Session settings at connect: no round trip per transaction. (PgBouncer ignores
+        # `options` (deploy/pgbouncer.ini): behind it its connect_query sets them.)
+        "options": session_options(settings),
+    }
 
 
 def session_settings(settings: Settings) -> dict[str, int]:

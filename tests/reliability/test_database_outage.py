@@ -1,5 +1,7 @@
 """PostgreSQL going away: a documented 503 at once, and recovery without a restart."""
 
+import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -8,10 +10,11 @@ import psycopg
 import pytest
 from _support import free_port
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, func, literal, select, text
 from sqlalchemy.engine import make_url
 
 from api.config import Settings
+from api.db import Database, create_db_engine
 from api.db.connections import Connections
 from api.main import create_app
 from tests.conftest import LOOPBACK
@@ -91,14 +94,23 @@ def _end_every_other_connection(database_url: str) -> int:
     return int(ended)
 
 
+async def _reads_at_once(db: Database, count: int) -> None:
+    """`count` reads at the same time: as many of the reads' connections, idle after."""
+    await asyncio.gather(
+        *[db.read(lambda driver: driver.rows(_SLEEP, {"seconds": 0.05})) for _ in range(count)]
+    )
+
+
 def _restart_under(client: TestClient, database_url: str) -> None:
-    """Several idle connections in the app's pool, as after a busy minute, then every one of
-    them ended by the server, as a restart of the database does."""
-    engine = client.app.state.services.db.engine  # type: ignore[attr-defined]
-    held = [engine.raw_connection() for _ in range(5)]
+    """Several idle connections in the app's pool (the writes') and among the reads', as after
+    a busy minute, then every one of them ended by the server, as a restart of the database
+    does."""
+    db = client.app.state.services.db  # type: ignore[attr-defined]
+    held = [db.engine.raw_connection() for _ in range(5)]
     for connection in held:
         connection.close()
-    assert _end_every_other_connection(database_url) >= 5
+    client.portal.call(_reads_at_once, db, 5)  # type: ignore[union-attr]
+    assert _end_every_other_connection(database_url) >= 10
 
 
 def test_connections_the_database_dropped_are_replaced_unseen(database_url: str) -> None:
@@ -190,29 +202,71 @@ def test_a_session_the_server_ended_is_never_given_back_to_the_pool(
         engine.dispose()
 
 
-def test_a_read_is_one_round_trip_and_leaves_the_connection_ready_for_writes(
+_NOW = select(func.now())
+_SLEEP = select(func.pg_sleep(bindparam("seconds")))
+_ONE = select(literal(1))
+
+
+def test_a_read_is_one_statement_on_the_event_loop_outside_any_transaction(
     database_url: str,
 ) -> None:
-    """A read runs in autocommit: no BEGIN before its statement, no ROLLBACK after (three round
-    trips for one, measured: GET one +20 %). The connection goes back to the pool in transaction
-    mode, so that a group of writes on it still commits whole."""
-    from psycopg.pq import TransactionStatus
+    """A PostgreSQL read runs on the event loop's thread (no thread per read), each statement
+    in a transaction of its own (autocommit: no BEGIN before it, no ROLLBACK after)."""
 
-    engine = create_engine(database_url)
-    connections = Connections(engine, slots=1)
-    seen: list[TransactionStatus] = []
+    def work(driver: Any) -> tuple[int, list[Any]]:
+        return threading.get_ident(), [driver.rows(_NOW, {})[0] for _ in range(2)]
 
-    def work(driver: Any) -> None:
-        driver.dbapi_connection.execute("SELECT 1").fetchall()
-        seen.append(driver.dbapi_connection.info.transaction_status)
+    async def read() -> tuple[int, tuple[int, list[Any]]]:
+        db = Database(create_db_engine(Settings(DATABASE_URL=database_url)), Settings())
+        try:
+            return threading.get_ident(), await db.read(work)
+        finally:
+            db.close()
 
+    loop_thread, (read_thread, stamps) = asyncio.run(read())
+    assert read_thread == loop_thread
+    # now() is the transaction's start: in one transaction both statements would share it.
+    (first,), (second,) = stamps
+    assert first < second
+
+
+def _wait_until_running(database_url: str, text_like: str) -> None:
+    """Until the server runs a statement like `text_like` (seen in pg_stat_activity)."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    running = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND query LIKE :like AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 5
     try:
-        connections.read(work)
-        assert seen == [TransactionStatus.IDLE]  # in a transaction it would be INTRANS
-        with connections.checkout() as connection:
-            assert connection.dbapi.autocommit is False
+        with admin.connect() as connection:
+            while not connection.execute(running, {"like": text_like}).scalar_one():
+                assert time.monotonic() < deadline, "the statement never ran"
+                time.sleep(0.01)
     finally:
-        engine.dispose()
+        admin.dispose()
+
+
+def test_a_read_abandoned_mid_statement_never_hands_its_answer_to_the_next(
+    database_url: str,
+) -> None:
+    """A request cancelled while its statement runs leaves an answer on its way: its connection
+    is closed, not reused, so the next read gets its own answer."""
+    settings = Settings(DATABASE_URL=database_url, db_pool_size=1)
+
+    async def scenario() -> list[Any]:
+        db = Database(create_db_engine(settings), settings)
+        try:
+            slow = asyncio.create_task(db.read(lambda driver: driver.rows(_SLEEP, {"seconds": 2})))
+            await asyncio.to_thread(_wait_until_running, database_url, "%pg_sleep%")
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            return await db.read(lambda driver: driver.rows(_ONE, {}))
+        finally:
+            db.close()
+
+    assert asyncio.run(scenario()) == [(1,)]
 
 
 def test_the_first_write_after_a_restart_meets_dead_connections_and_succeeds(
