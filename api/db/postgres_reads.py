@@ -50,7 +50,7 @@ class LoopConnection:
         self.pgconn = connection.pgconn
         self.pgconn.nonblocking = 1
         self._socket = self.pgconn.socket
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()  # its socket is watched by this loop only
         self._adapt = Transformer(connection)
         self._encoding = connection.info.encoding
 
@@ -92,7 +92,7 @@ class LoopConnection:
     async def _results(self) -> list[pq.abc.PGresult]:
         """Every result of the statement sent, once the server has sent them all."""
         pgconn, results = self.pgconn, list[pq.abc.PGresult]()
-        answered: asyncio.Future[list[pq.abc.PGresult]] = self._loop.create_future()
+        answered: asyncio.Future[list[pq.abc.PGresult]] = self.loop.create_future()
 
         def readable() -> None:
             if answered.done():
@@ -108,19 +108,19 @@ class LoopConnection:
             except psycopg.Error as error:  # the connection broke
                 answered.set_exception(error)
 
-        self._loop.add_reader(self._socket, readable)
+        self.loop.add_reader(self._socket, readable)
         try:
             return await answered
         finally:
-            self._loop.remove_reader(self._socket)
+            self.loop.remove_reader(self._socket)
 
     async def _writable(self) -> None:
-        writable: asyncio.Future[None] = self._loop.create_future()
-        self._loop.add_writer(self._socket, writable.set_result, None)
+        writable: asyncio.Future[None] = self.loop.create_future()
+        self.loop.add_writer(self._socket, writable.set_result, None)
         try:
             await writable
         finally:
-            self._loop.remove_writer(self._socket)
+            self.loop.remove_writer(self._socket)
 
 
 class LoopDriverConnection(DriverConnection):
@@ -163,7 +163,7 @@ class PostgresReads:
         """Run `work`; a connection the server dropped is replaced and the read run again (at
         most once per slot: after a restart every idle connection may be dead)."""
         for attempt in range(self._slots + 1):
-            connection = self._idle.pop() if self._idle else await self._connect()
+            connection = self._take() or await self._connect()
             for taken, _ in self.watchers:
                 taken()
             try:
@@ -187,6 +187,18 @@ class PostgresReads:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+
+    def _take(self) -> LoopConnection | None:
+        """An idle connection of this event loop's, if there is one."""
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.loop is loop:
+                return connection
+            # Made on another loop (an app served from two, as two test clients do): its
+            # answers would wake that loop, not this one.
+            connection.close()
+        return None
 
     def _give_back(self, connection: LoopConnection) -> None:
         for _, given_back in self.watchers:
