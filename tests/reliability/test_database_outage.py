@@ -1,6 +1,7 @@
 """PostgreSQL going away: a documented 503 at once, and recovery without a restart."""
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ import psycopg
 import pytest
 from _support import free_port
 from fastapi.testclient import TestClient
-from sqlalchemy import bindparam, create_engine, func, literal, select, text
+from sqlalchemy import Select, bindparam, create_engine, func, literal, literal_column, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api.config import Settings
 from api.db import Database, create_db_engine
@@ -94,11 +96,16 @@ def _end_every_other_connection(database_url: str) -> int:
     return int(ended)
 
 
-async def _reads_at_once(db: Database, count: int) -> None:
-    """`count` reads at the same time: as many of the reads' connections, idle after."""
-    await asyncio.gather(
-        *[db.read(lambda driver: driver.rows(_SLEEP, {"seconds": 0.05})) for _ in range(count)]
-    )
+async def _reads_side_by_side(db: Database, database_url: str, count: int) -> None:
+    """`count` reads running at once, each started once the one before is running on the
+    server: as many of the reads' connections (statements sent together share one)."""
+    reads = []
+    for running in range(1, count + 1):
+        reads.append(
+            asyncio.ensure_future(db.read(lambda driver: driver.rows(_SLEEP, {"seconds": 0.5})))
+        )
+        await asyncio.to_thread(_wait_until_running, database_url, "%pg_sleep%", running)
+    await asyncio.gather(*reads)
 
 
 def _restart_under(client: TestClient, database_url: str) -> None:
@@ -109,7 +116,7 @@ def _restart_under(client: TestClient, database_url: str) -> None:
     held = [db.engine.raw_connection() for _ in range(5)]
     for connection in held:
         connection.close()
-    client.portal.call(_reads_at_once, db, 5)  # type: ignore[union-attr]
+    client.portal.call(_reads_side_by_side, db, database_url, 5)  # type: ignore[union-attr]
     assert _end_every_other_connection(database_url) >= 10
 
 
@@ -230,8 +237,8 @@ def test_a_read_is_one_statement_on_the_event_loop_outside_any_transaction(
     assert first < second
 
 
-def _wait_until_running(database_url: str, text_like: str) -> None:
-    """Until the server runs a statement like `text_like` (seen in pg_stat_activity)."""
+def _wait_until_running(database_url: str, text_like: str, count: int = 1) -> None:
+    """Until the server runs `count` statements like `text_like` (seen in pg_stat_activity)."""
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     running = text(
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
@@ -240,11 +247,43 @@ def _wait_until_running(database_url: str, text_like: str) -> None:
     deadline = time.monotonic() + 5
     try:
         with admin.connect() as connection:
-            while not connection.execute(running, {"like": text_like}).scalar_one():
+            while connection.execute(running, {"like": text_like}).scalar_one() < count:
                 assert time.monotonic() < deadline, "the statement never ran"
                 time.sleep(0.01)
     finally:
         admin.dispose()
+
+
+_FAILS: Select[Any] = select(literal_column("1 / 0"))
+_TWO = select(literal(2))
+
+
+def _rows(statement: Any, driver: Any) -> list[Any]:
+    return list(driver.rows(statement, {}))
+
+
+def test_reads_sent_together_fail_alone(database_url: str) -> None:
+    """Reads of one turn of the event loop go out in one batch, one implicit transaction: a
+    statement that fails there makes the server skip the ones after it. Those did not run,
+    so they run again, and each read gets its own answer."""
+    settings = Settings(DATABASE_URL=database_url)
+
+    async def scenario() -> list[Any]:
+        db = Database(create_db_engine(settings), settings)
+        try:
+            reads = [
+                db.read(functools.partial(_rows, statement)) for statement in (_ONE, _FAILS, _TWO)
+            ]
+            gathered = asyncio.gather(*reads, return_exceptions=True)
+            return await asyncio.wait_for(gathered, timeout=10)
+        finally:
+            db.close()
+
+    one, failed, two = asyncio.run(scenario())
+    assert (one, two) == ([(1,)], [(2,)])
+    assert isinstance(failed, DBAPIError)
+    assert not isinstance(failed, OperationalError)
+    assert getattr(failed.orig, "sqlstate", None) == "22012"  # division_by_zero
 
 
 def test_a_read_abandoned_mid_statement_never_hands_its_answer_to_the_next(
