@@ -131,20 +131,26 @@ class LoopConnection:
                 return
             try:
                 pgconn.consume_input()
-                while not pgconn.is_busy():
+                while not done.done() and not pgconn.is_busy():
                     result = pgconn.get_result()
                     if result is None:  # the current statement's results are all in
-                        statement, last = next(waiting), results[-1]
+                        if not results:  # nothing more for now
+                            break
+                        last = results[-1]
                         results.clear()
+                        statement = next(waiting, None)
+                        if statement is None:  # more answers than statements: the session
+                            raise _ended(last)  # ended (PgBouncer: its error, then the close)
                         if last.status == pq.ExecStatus.PIPELINE_ABORTED:
                             skipped.append(statement)
                         else:
                             statement.answered(last, self._encoding)
                     elif result.status == pq.ExecStatus.PIPELINE_SYNC:
                         done.set_result(None)
-                        return
                     else:
                         results.append(result)
+                if not done.done() and pgconn.status == pq.ConnStatus.BAD:
+                    raise psycopg.OperationalError("the connection to the server was lost")
             except psycopg.Error as error:  # the connection broke
                 done.set_exception(error)
 
@@ -162,6 +168,14 @@ class LoopConnection:
             await writable
         finally:
             self.loop.remove_writer(self._socket)
+
+
+def _ended(result: pq.abc.PGresult) -> psycopg.Error:
+    """The error a result past the batch's last statement carries (the server's, or PgBouncer's,
+    before it closed the connection)."""
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        return error_from_result(result)
+    return psycopg.OperationalError(f"unexpected result from the server: {result.status!r}")
 
 
 class LoopDriverConnection(DriverConnection):

@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -284,6 +285,28 @@ def test_reads_sent_together_fail_alone(database_url: str) -> None:
     assert isinstance(failed, DBAPIError)
     assert not isinstance(failed, OperationalError)
     assert getattr(failed.orig, "sqlstate", None) == "22012"  # division_by_zero
+
+
+def test_a_read_on_a_connection_the_server_ended_runs_again_and_logs_nothing(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server ends an idle read connection (a restart, a switchover): its goodbye (57P01)
+    and then the closed socket are what the next batch on it reads. The read runs again on a
+    new connection, and nothing is logged: no callback of the event loop fails."""
+    settings = Settings(DATABASE_URL=database_url, db_pool_size=1)
+
+    async def scenario() -> list[Any]:
+        db = Database(create_db_engine(settings), settings)
+        try:
+            assert await db.read(functools.partial(_rows, _ONE)) == [(1,)]
+            await asyncio.to_thread(_end_every_other_connection, database_url)
+            return await asyncio.wait_for(db.read(functools.partial(_rows, _TWO)), timeout=10)
+        finally:
+            db.close()
+
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(scenario()) == [(2,)]
+    assert [record.getMessage() for record in caplog.records] == []
 
 
 def test_a_read_abandoned_mid_statement_never_hands_its_answer_to_the_next(

@@ -6,21 +6,27 @@ pooling the next transaction's EXECUTE then meets a server connection that never
 ("prepared statement "_pg3_0" does not exist"). PgBouncer 1.18 (Debian 12's) cannot track them.
 """
 
+import asyncio
+import logging
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from _support import free_port
 from _topology import pgbouncer_command, wait_for_port
-from sqlalchemy import URL
+from sqlalchemy import URL, create_engine, func, literal, select, text
 from sqlalchemy.engine import make_url
 
+from api.config import Settings
+from api.db import Database, create_db_engine
 from tests.conftest import require_tool, start_server, stop_server
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -76,3 +82,55 @@ def test_every_route_works_through_pgbouncer_in_transaction_mode(
     assert statuses == [200] * 800, {s: statuses.count(s) for s in set(statuses)}
     assert deleted == [200] * 8
     assert "prepared statement" not in log.read_text()
+
+
+def _end_running_sleeps(database_url: str) -> None:
+    """Once a pg_sleep runs on the server, end its session (as a restart or a failover would)."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    sleeping = "query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + 5
+    try:
+        with admin.connect() as connection:
+            while not connection.execute(
+                text(f"SELECT count(*) FROM pg_stat_activity WHERE {sleeping}")
+            ).scalar_one():
+                assert time.monotonic() < deadline, "the statement never ran"
+                time.sleep(0.01)
+            connection.execute(
+                text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {sleeping}")
+            )
+    finally:
+        admin.dispose()
+
+
+_SLEEP = select(func.pg_sleep(0.5))
+_ONE = select(literal(1))
+
+
+def test_a_read_whose_server_connection_pgbouncer_lost_runs_again_and_logs_nothing(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PgBouncer answers a statement whose server connection died with an error of its own
+    ("server conn crashed?", class 08) and then closes the client's connection: the read runs
+    again on another connection, and no callback of the event loop fails on the close."""
+    require_tool("pgbouncer", "The PgBouncer test")
+    url = make_url(database_url)
+    with pgbouncer(url, pool_size=3) as port:
+        through = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        settings = Settings(DATABASE_URL=through, migrate_on_startup=False)
+
+        async def scenario() -> tuple[Any, Any]:
+            db = Database(create_db_engine(settings), settings)
+            try:
+                slept = asyncio.ensure_future(db.read(lambda driver: driver.rows(_SLEEP, {})))
+                await asyncio.to_thread(_end_running_sleeps, database_url)
+                after = db.read(lambda driver: driver.rows(_ONE, {}))
+                return await asyncio.wait_for(slept, 10), await asyncio.wait_for(after, 10)
+            finally:
+                db.close()
+
+        with caplog.at_level(logging.WARNING):
+            slept, after = asyncio.run(scenario())
+    assert len(slept) == 1  # pg_sleep's one row, from the run after the first was ended
+    assert after == [(1,)]
+    assert [record.getMessage() for record in caplog.records] == []
