@@ -31,6 +31,11 @@ SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
 Work = Callable[[DriverConnection], T]
 
 
+def session_ended(sqlstate: str | None) -> bool:
+    """Whether an error with this SQLSTATE ends the session (the server closes it after)."""
+    return (sqlstate or "").startswith(SESSION_ENDED)
+
+
 def translate(
     error: Any, dialect: Dialect, base_error: type[Exception], lost: bool
 ) -> StatementError:
@@ -55,10 +60,8 @@ class Connection:
         pooled: PoolProxiedConnection,
         statements: Statements,
         sqlite: bool,
-        error: type[Exception],
     ) -> None:
         self.pooled = pooled
-        self.error = error  # the driver's base error class
         self.dbapi: Any = pooled.dbapi_connection
         self.driver = DriverConnection(self.dbapi, statements)
         self.sqlite = sqlite
@@ -92,7 +95,7 @@ class Connections:
         """A pooled connection; with `live`, one that has just answered a ping (PostgreSQL)."""
         pooled = self._live() if live and not self.sqlite else self._connect()
         try:
-            yield Connection(pooled, self.statements, self.sqlite, self.error)
+            yield Connection(pooled, self.statements, self.sqlite)
         finally:
             pooled.close()
 
@@ -111,9 +114,8 @@ class Connections:
         """The driver's error as SQLAlchemy's; a connection the server dropped is invalidated, so
         that the pool doesn't hand it out again."""
         dialect = self.engine.dialect
-        sqlstate = getattr(error, "sqlstate", None) or ""
         lost = connection is not None and (
-            sqlstate.startswith(SESSION_ENDED)
+            session_ended(getattr(error, "sqlstate", None))
             or dialect.is_disconnect(error, connection.dbapi_connection, None)
         )
         if connection is not None and lost and connection.is_valid:  # once: a rollback may

@@ -71,8 +71,9 @@ class Database:
         return self._writes.queued
 
     async def read(self, work: Work[T], long: bool = False) -> T:
-        """Run `work` on a connection, without a write transaction. A `long` read (a deep
-        offset, a count: milliseconds, not microseconds) never runs on the event loop."""
+        """Run `work` on a connection, without a write transaction. On SQLite a `long` read (a
+        deep offset, a count: milliseconds, not microseconds) runs in a thread, not on the
+        event loop; on PostgreSQL every read is awaited on the loop, which only waits for it."""
         await self._admission.enter()
         try:
             if self._postgres_reads is not None:  # a long one too: the loop only waits for it

@@ -44,7 +44,7 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import await_only, greenlet_spawn
 
-from api.db.connections import SESSION_ENDED, Work, translate
+from api.db.connections import Work, session_ended, translate
 from api.driver import DriverConnection, Row, Statements
 
 T = TypeVar("T")
@@ -226,8 +226,7 @@ class PostgresReads:
             except psycopg.Error as error:
                 # No SQLSTATE: the driver saw the connection break (the server sends one with
                 # each error of its own).
-                sqlstate = error.sqlstate or ""
-                lost = not sqlstate or sqlstate.startswith(SESSION_ENDED)
+                lost = not error.sqlstate or session_ended(error.sqlstate)
                 if not lost or attempt == self._slots:
                     raise translate(error, _NUMBERED, self._error, lost) from error
                 continue
