@@ -47,11 +47,14 @@ class Settings(BaseSettings):
     # 1.21 or without max_prepared_statements) the next transaction may reach a server
     # connection that never saw the statement, and every write fails. On a direct connection
     # preparing gained nothing measurable for these one-row statements (GET one 2,630 req/s
-    # prepared vs 2,680 not, POST 2,110 vs 2,160; wrk, 3 x 5 s each, interleaved).
+    # prepared vs 2,680 not, POST 2,110 vs 2,160; wrk, 3 x 5 s each, interleaved). Since the
+    # requests' reads and writes moved to the event loop (unnamed statements), it only
+    # concerns the engine: migrations and the CLI.
     db_prepared_statements: bool = Field(
         default=False,
-        description="PostgreSQL: let psycopg prepare the writes' statements it runs often (only on "
-        "direct connections or poolers that track prepared statements).",
+        description="PostgreSQL: let psycopg prepare the statements of the start-up migrations "
+        "and the CLI (only on direct connections or poolers that track prepared statements). "
+        "Requests never prepare: their reads and writes go through libpq on the event loop.",
     )
     idempotency_ttl: timedelta = Field(
         default=timedelta(hours=24),

@@ -6,11 +6,13 @@ without it those tests skip, and with it an unreachable server is an error, not 
 """
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import await_only
 from sqlmodel import Session, SQLModel, select
 
 from api.config import Settings
@@ -214,6 +217,44 @@ async def until(condition: Callable[[], bool]) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"still waiting after {UNTIL_SECONDS} s for {condition}")
         await asyncio.sleep(0.001)
+
+
+class Gate:
+    """What a write's work waits on, held up until the test lets it go. Works run in the writer
+    thread on SQLite, and in a greenlet on the event loop on PostgreSQL, where blocking the
+    thread would stop the loop itself (and the test with it): there, the wait is awaited."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def set(self) -> None:
+        with self._lock:
+            self._open.set()
+            waiting, self._waiting = self._waiting, []
+        for loop, opened in waiting:
+            loop.call_soon_threadsafe(
+                lambda opened=opened: opened.done() or opened.set_result(None)
+            )
+
+    def is_set(self) -> bool:
+        return self._open.is_set()
+
+    def wait(self, timeout: float = UNTIL_SECONDS) -> None:
+        """From a work: until set, or `timeout` seconds."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # in a thread
+            self._open.wait(timeout)
+            return
+        with self._lock:
+            if self._open.is_set():
+                return
+            opened: asyncio.Future[None] = loop.create_future()
+            self._waiting.append((loop, opened))
+        with contextlib.suppress(TimeoutError):
+            await_only(asyncio.wait_for(opened, timeout))
 
 
 def start_server(

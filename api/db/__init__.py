@@ -3,7 +3,9 @@
 - engine.py       the engine, configured per database
 - admission.py    how many requests may use the database at once, and the bounded line
 - connections.py  checkout, ping, retry on a dropped connection, error translation
-- postgres_reads.py PostgreSQL's reads, on the event loop (no thread per read)
+- postgres_reads.py PostgreSQL's reads, on the event loop (no thread per read), batched
+- postgres_writes.py PostgreSQL's write transactions, on the event loop, a group's writes side
+                   by side
 - group_commit.py writes: one transaction per group, never a write run twice
 - markers.py      the token a group commits with, and how a lost commit is looked up
 - database.py     `Database`, which composes them

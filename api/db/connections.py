@@ -10,8 +10,9 @@ checkout cost 18 % of a GET one.
 """
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
@@ -28,7 +29,41 @@ READ_ONLY = "25006"
 # own, "server conn crashed?", are 08P01) and the server shutting down or starting up. The
 # driver may not have read the close yet when the error arrives.
 SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
+# A statement sent in a transaction that an earlier statement's error had aborted: it did not
+# run, through no fault of its own.
+IN_FAILED_TRANSACTION = "25P02"
 Work = Callable[[DriverConnection], T]
+# A work's outcome: its result, or the exception it raised.
+Outcome = tuple[bool, Any]
+
+
+class Transaction(Protocol):
+    """What a group of writes runs on: a pooled connection in the writer thread (`Connection`),
+    or one of the loop's on PostgreSQL (api/db/postgres_writes.py)."""
+
+    sqlite: bool
+    driver: DriverConnection
+
+    def begin(self) -> None: ...
+    def run(self, works: list[Work[Any]]) -> list[Outcome]:
+        """Each work's outcome, in the open transaction. It may stop at the first that fails
+        (the rest unanswered) or run them all."""
+        ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class Transactions(Protocol):
+    """Where group commit takes its transactions from (`Connections`, or the loop's)."""
+
+    on_loop: bool  # whether the group runs on the event loop (in a greenlet), not in a thread
+    slots: int
+    error: type[Exception]  # the driver's base error
+
+    def checkout(self, live: bool = False) -> contextlib.AbstractContextManager[Transaction]: ...
+    def failure(self, error: Exception, connection: Any) -> Exception: ...
+    def pause(self, seconds: float) -> None: ...
 
 
 def session_ended(sqlstate: str | None) -> bool:
@@ -73,6 +108,17 @@ class Connection:
             # opens a transaction with the first statement.)
             self.dbapi.execute("BEGIN IMMEDIATE")
 
+    def run(self, works: list[Work[Any]]) -> list[Outcome]:
+        """One after the other, up to the first that fails."""
+        outcomes: list[Outcome] = []
+        for work in works:
+            try:
+                outcomes.append((True, work(self.driver)))
+            except Exception as error:
+                outcomes.append((False, error))
+                break
+        return outcomes
+
     def commit(self) -> None:
         self.dbapi.commit()
 
@@ -82,6 +128,8 @@ class Connection:
 
 
 class Connections:
+    on_loop = False  # group commit runs on these from its writer thread
+
     def __init__(self, engine: Engine, slots: int) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
@@ -128,6 +176,9 @@ class Connections:
         if isinstance(error, self.error):
             return self.translated(error, connection.pooled if connection else None)
         return error
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def _connect(self) -> PoolProxiedConnection:
         try:

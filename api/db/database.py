@@ -4,7 +4,9 @@
   open for reads (no pool, no thread; a long read goes to a thread); for PostgreSQL, one of
   the reads' connections, its statement awaited as the loop awaits a socket
   (api/db/postgres_reads.py).
-- A write joins the next group commit (api/db/group_commit.py) and returns once committed.
+- A write joins the next group commit (api/db/group_commit.py) and returns once committed: on
+  SQLite in the writer thread, on PostgreSQL on the event loop, on the reads' connections
+  (api/db/postgres_writes.py).
 - Both are admitted first (api/db/admission.py): at most one per connection slot, a bounded line
   for the rest, and a 503 beyond it.
 
@@ -22,10 +24,11 @@ from sqlalchemy.pool import StaticPool
 
 from api.config import Settings
 from api.db.admission import Admission
-from api.db.connections import Connections, KeptConnection, Work
+from api.db.connections import Connections, KeptConnection, Transactions, Work
 from api.db.engine import connect_arguments, sqlite_engine
 from api.db.group_commit import GroupCommit
 from api.db.postgres_reads import PostgresReads
+from api.db.postgres_writes import LoopTransactions
 
 T = TypeVar("T")
 
@@ -36,11 +39,6 @@ class Database:
         slots = settings.db_pool_size + settings.db_max_overflow
         self._connections = Connections(engine, slots)
         self._admission = Admission(slots, settings.max_queued_requests, settings.db_pool_timeout)
-        self._writes = GroupCommit(
-            self._connections,
-            resolve_seconds=settings.db_pool_timeout,
-            queue_seconds=settings.db_pool_timeout,
-        )
         # SQLite reads run on the event loop itself, on a connection kept for them. In WAL mode a
         # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
         # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
@@ -54,16 +52,23 @@ class Database:
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
         self._postgres_reads: PostgresReads | None = None
+        writes: Transactions = self._connections
         if self._connections.sqlite:
             self._loop_engine = sqlite_engine(engine.url, settings, poolclass=StaticPool)
             self._loop_reader = KeptConnection(Connections(self._loop_engine, slots=0))
         else:
-            # The engine's pool is the writes' then: the writer's connection, and another
-            # while a lost COMMIT is looked up.
+            # Reads and writes alike on the loop's connections; the engine is left to the
+            # migrations at start-up.
             _, url_arguments = engine.dialect.create_connect_args(engine.url)
             self._postgres_reads = PostgresReads(
                 {**url_arguments, **connect_arguments(settings)}, slots, self._connections.error
             )
+            writes = LoopTransactions(self._postgres_reads, slots, self._connections.error)
+        self._writes = GroupCommit(
+            writes,
+            resolve_seconds=settings.db_pool_timeout,
+            queue_seconds=settings.db_pool_timeout,
+        )
 
     @property
     def writes_queued(self) -> int:

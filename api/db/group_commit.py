@@ -1,13 +1,20 @@
-"""Group commit: one writer thread runs every write queued meanwhile in one transaction, commits
-once, then answers each request with its own outcome.
+"""Group commit: one writer runs every write queued meanwhile in one transaction, commits once,
+then answers each request with its own outcome. On SQLite the writer is a thread, and the
+group's writes run one after the other; on PostgreSQL it is a greenlet on the event loop, and
+the group's writes run side by side, the statements they send in one turn going out in one
+batch (api/db/postgres_writes.py). Either way each write's own statements run in order, and
+what a write changes is one statement (and, for a conditional one that changed nothing, a look
+at whether the hero exists), so a group's outcome is one that running its writes one by one,
+in some order, would give.
 
 - Nothing is acknowledged before its commit.
 - If a write of a group fails before the commit, the group is rolled back. A failure of the
   write's own (a constraint, a lock timeout, a bug) is that write's answer, and the rest of the
-  group runs again without it: the writes before it saw the same state they will see again, so
-  this is what running them one by one would give, at the cost of one retry, and a write stuck
-  on a lock holds its group up once, not twice. A failure of the connection's is nobody's:
-  each write then runs again alone.
+  group runs again without it: nothing of the failed attempt stands, so this is what running
+  them without it would give, at the cost of one retry, and a write stuck on a lock holds its
+  group up once, not twice. (A statement PostgreSQL skipped, or refused, because an earlier one
+  had aborted the transaction is no failure of its write's.) A failure of the connection's is
+  nobody's: each write then runs again alone.
 - A group whose connection dies before its COMMIT is sent committed nothing: it runs again
   on another connection.
 - A write never runs twice when its commit may have landed. If the COMMIT itself fails, its
@@ -33,14 +40,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import greenlet_spawn
 
 from api.db import markers
 from api.db.admission import Overloaded
-from api.db.connections import Connection, Connections, Work
+from api.db.connections import (
+    IN_FAILED_TRANSACTION,
+    Outcome,
+    Transaction,
+    Transactions,
+    Work,
+)
 
 T = TypeVar("T")
-# A write's outcome, made in the writer thread: its result, or the exception to raise.
-Outcome = tuple[bool, Any]
 
 
 class OutcomeUnknown(Exception):
@@ -72,7 +84,10 @@ _LOOK_DELAY_MAX = 1.0
 
 class GroupCommit:
     def __init__(
-        self, connections: Connections, resolve_seconds: float, queue_seconds: float
+        self,
+        connections: Transactions,
+        resolve_seconds: float,
+        queue_seconds: float,
     ) -> None:
         self._connections = connections
         self._queue_seconds = queue_seconds
@@ -116,9 +131,13 @@ class GroupCommit:
     def _commit_pending(self) -> None:
         group, self._pending = self._pending, []
         self._committing = True
-        done = asyncio.get_running_loop().run_in_executor(
-            self._writer, self._commit, [work for work, _ in group]
-        )
+        works = [work for work, _ in group]
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[Outcome]]
+        if self._connections.on_loop:  # PostgreSQL: in a greenlet, its statements awaited
+            done = loop.create_task(greenlet_spawn(self._commit, works))
+        else:
+            done = loop.run_in_executor(self._writer, self._commit, works)
         done.add_done_callback(functools.partial(self._answer, group))
 
     def _answer(
@@ -140,7 +159,7 @@ class GroupCommit:
         if self._pending:
             self._commit_pending()
 
-    # In the writer thread.
+    # In the writer thread (SQLite), or in a greenlet on the event loop (PostgreSQL).
 
     def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
         """The whole group in one transaction; if it certainly failed, each write alone (on a
@@ -178,8 +197,8 @@ class GroupCommit:
         No ping before a group: a connection that turns out dead before the COMMIT was sent
         can't have committed anything, so the group runs again on another one (at most once
         per pool slot: after a restart every pooled connection may be dead). A ping per group
-        was a round trip per group for nothing, and round trips are what the writer thread
-        waits on (py-spy under wrk: 42 % of its time in the ping)."""
+        was a round trip per group for nothing, and round trips are what the writer waits on
+        (py-spy under wrk: 42 % of the writer thread's time in the ping)."""
         marker_renewals, reconnects = 1, self._connections.slots
         while True:
             try:
@@ -211,31 +230,36 @@ class GroupCommit:
             raise NotCommitted(failure)
 
     def _run(
-        self, connection: Connection, group: list[Work[Any]]
+        self, connection: Transaction, group: list[Work[Any]]
     ) -> tuple[markers.Stamp | None, list[Any]]:
         """The group's statements and its stamp, in an open transaction; on any failure, rolled
         back and raised as NotCommitted. No stamp: the marker row had gone (rolled back too)."""
-        results: list[Any] = []
-        running: int | None = None  # which write is running, if one is
+        failed: int | None = None  # the write whose own failure ends the group, if one does
         try:
             self._markers.prepare(connection)
             connection.begin()
-            for work in group:
-                running = len(results)
-                results.append(work(connection.driver))
-            running = None
+            outcomes = connection.run(group)
+            # The first write that failed of itself: the others' statements that were skipped
+            # after it, or refused in the transaction it aborted, failed for it.
+            failures = [n for n, (ok, _) in enumerate(outcomes) if not ok]
+            failed = next((n for n in failures if not _skipped(outcomes[n][1])), None)
+            if failed is None and failures:  # none of their own (can't be): the first, then
+                failed = failures[0]
+            if failed is not None:
+                raise outcomes[failed][1]
+            results = [result for _, result in outcomes]
             stamp = self._markers.stamp(connection)
         except Exception as error:
             failure = self._connections.failure(error, connection)
             self._rollback(connection)
-            if running is not None and not _dropped(failure):
-                raise WriteFailed(failure, running) from error
+            if failed is not None and not _dropped(failure):
+                raise WriteFailed(failure, failed) from error
             raise NotCommitted(failure) from error
         if stamp is None:
             self._rollback(connection)
         return stamp, results
 
-    def _rollback(self, connection: Connection) -> None:
+    def _rollback(self, connection: Transaction) -> None:
         try:
             connection.rollback()
         except self._connections.error as error:  # the connection died: so did its transaction
@@ -255,8 +279,14 @@ class GroupCommit:
                 if time.monotonic() + delay > deadline:
                     self._markers.abandon()
                     raise OutcomeUnknown from error
-                time.sleep(delay)
+                self._connections.pause(delay)
                 delay = min(delay * 2, _LOOK_DELAY_MAX)
+
+
+def _skipped(error: Exception) -> bool:
+    """Whether `error` is a statement's that never ran because an earlier one of its
+    transaction failed (PostgreSQL's in_failed_sql_transaction)."""
+    return getattr(error, "sqlstate", None) == IN_FAILED_TRANSACTION
 
 
 def _dropped(failure: Exception) -> bool:

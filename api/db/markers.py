@@ -22,9 +22,9 @@ import os
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, true, update
 
-from api.db.connections import Connection
+from api.db.connections import Transaction
 from api.models import CommitMarker
 
 marker_table: Table = CommitMarker.__table__  # type: ignore[attr-defined]
@@ -39,6 +39,7 @@ _STAMP = (
     .values(seq=bindparam("seq"), updated_at=bindparam("now"))
 )
 _READ = select(marker_table.c.seq).where(_writer == bindparam("writer")).with_for_update()
+_LOCK_TIMEOUT = select(func.set_config("lock_timeout", bindparam("milliseconds"), true()))
 # Writers idle this long are gone (a worker stamps its row with every group it commits).
 IDLE_WRITER_SECONDS = 7 * 24 * 3600
 PRUNE_MARKERS = delete(marker_table).where(marker_table.c.updated_at < bindparam("before"))
@@ -53,13 +54,14 @@ class Stamp:
 
 
 class Markers:
-    """One writer's marker row. Used from the writer thread only."""
+    """One writer's marker row. Used by one group at a time (the writer thread's, or the
+    greenlet's on the loop)."""
 
     def __init__(self) -> None:
         self._writer: str | None = None
         self._seq = 0
 
-    def prepare(self, connection: Connection) -> None:
+    def prepare(self, connection: Transaction) -> None:
         """Make sure this writer has a committed row to stamp. Its own transaction: a group's
         lock can only be waited for on a row that existed before the group began."""
         if self._writer is not None:
@@ -74,7 +76,7 @@ class Markers:
             raise
         self._writer, self._seq = writer, 0
 
-    def stamp(self, connection: Connection) -> Stamp | None:
+    def stamp(self, connection: Transaction) -> Stamp | None:
         """Stamp the open transaction with the next number; None if the row has gone (pruned
         while this writer was idle): the writer then needs a new one."""
         assert self._writer is not None, "prepare() first"
@@ -90,15 +92,16 @@ class Markers:
         self._writer = None
 
 
-def landed(connection: Connection, stamp: Stamp, wait_seconds: float) -> bool:
+def landed(connection: Transaction, stamp: Stamp, wait_seconds: float) -> bool:
     """Whether the group stamped `stamp` committed, looked up on another connection; waits (at
     most `wait_seconds` on PostgreSQL) for a commit still being applied."""
     connection.begin()
     try:
         if not connection.sqlite:
-            # SET LOCAL: for this transaction only (PgBouncer's transaction mode keeps no
-            # session state). Waiting for a lock longer than this means a stuck session.
-            connection.dbapi.execute(f"SET LOCAL lock_timeout = {max(1, int(wait_seconds * 1000))}")
+            # SET LOCAL (set_config's `true`): for this transaction only (PgBouncer's
+            # transaction mode keeps no session state). Waiting for a lock longer than this means a stuck session.
+            timeout = {"milliseconds": str(max(1, int(wait_seconds * 1000)))}
+            connection.driver.rows(_LOCK_TIMEOUT, timeout)
         rows = connection.driver.rows(_READ, {"writer": stamp.writer})
     finally:
         connection.rollback()

@@ -32,7 +32,7 @@ does), and each statement it runs is awaited on the loop (await_only).
 """
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -50,7 +50,7 @@ from api.driver import DriverConnection, Row, Statements
 T = TypeVar("T")
 _ANSWERED = frozenset({pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK})
 # libpq's parameters are numbered ($1, $2…): the statements compiled for that, once each.
-_NUMBERED = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+NUMBERED = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 @dataclass
@@ -90,12 +90,14 @@ class LoopConnection:
         self._socket = self.pgconn.socket
         self.loop = asyncio.get_running_loop()  # its socket is watched by this loop only
         self._encoding = connection.info.encoding
+        self.ended = False  # the server said it ends the session (it may not have closed it yet)
 
     @property
     def reusable(self) -> bool:
         """Open, and not in the middle of anything."""
         return (
-            self.pgconn.status == pq.ConnStatus.OK
+            not self.ended
+            and self.pgconn.status == pq.ConnStatus.OK
             and self.pgconn.transaction_status == pq.TransactionStatus.IDLE
         )
 
@@ -178,13 +180,18 @@ def _ended(result: pq.abc.PGresult) -> psycopg.Error:
     return psycopg.OperationalError(f"unexpected result from the server: {result.status!r}")
 
 
-class LoopDriverConnection(DriverConnection):
-    """What a read's work is given: crud's statements, each sent in the next batch and awaited
-    from the work's greenlet."""
+Send = Callable[[bytes, tuple[Any, ...]], Awaitable[pq.abc.PGresult]]
 
-    def __init__(self, reads: "PostgresReads") -> None:
+
+class LoopDriverConnection(DriverConnection):
+    """What a work function is given on the loop: crud's statements, each handed to `send` (the
+    next batch of reads, or a write transaction's connection) and awaited from the work's
+    greenlet."""
+
+    def __init__(self, reads: "PostgresReads", send: Send) -> None:
         super().__init__(reads, reads.statements)
         self._reads = reads
+        self._send = send
 
     def rows(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[Row]:
         return self._reads.rows(self._run(statement, values))
@@ -195,7 +202,7 @@ class LoopDriverConnection(DriverConnection):
     def _run(self, statement: ClauseElement, values: Mapping[str, Any]) -> pq.abc.PGresult:
         sql, arguments = self._statements.get(statement).arguments(values)
         assert isinstance(arguments, tuple), "numbered parameters come in order"
-        result: pq.abc.PGresult = await_only(self._reads.send(sql.encode(), arguments))
+        result: pq.abc.PGresult = await_only(self._send(sql.encode(), arguments))
         return result
 
 
@@ -211,7 +218,7 @@ class PostgresReads:
         self._idle: list[LoopConnection] = []
         self._batch: list[Statement] = []
         self._sending: set[asyncio.Task[None]] = set()
-        self.statements = Statements(_NUMBERED)
+        self.statements = Statements(NUMBERED)
         self._dump, self._load = Transformer(), Transformer()
         # Called as connections are taken and given back (the metrics' gauge).
         self.watchers: list[tuple[Callable[[], None], Callable[[], None]]] = []
@@ -222,13 +229,13 @@ class PostgresReads:
         dead). A read changes nothing, so running it again is always safe."""
         for attempt in range(self._slots + 1):
             try:
-                result: T = await greenlet_spawn(work, LoopDriverConnection(self))
+                result: T = await greenlet_spawn(work, LoopDriverConnection(self, self.send))
             except psycopg.Error as error:
                 # No SQLSTATE: the driver saw the connection break (the server sends one with
                 # each error of its own).
                 lost = not error.sqlstate or session_ended(error.sqlstate)
                 if not lost or attempt == self._slots:
-                    raise translate(error, _NUMBERED, self._error, lost) from error
+                    raise translate(error, NUMBERED, self._error, lost) from error
                 continue
             return result
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -238,11 +245,16 @@ class PostgresReads:
         the event loop, with every other read's statement of the same turn: one round trip
         and one system call each way for all of them, not one each (GET one +20-50 %,
         measured against a statement per connection, docs/performance.md)."""
-        dump = self._dump  # here, not in the batch: a value it can't take fails this read only
-        params = dump.dump_sequence(values, [PyFormat.AUTO] * len(values))
-        statement = Statement(sql, params, list(dump.formats or []), list(dump.types or []))
+        statement = self.statement(sql, values)
         self._queue(statement)
         return await statement.answer
+
+    def statement(self, sql: bytes, values: tuple[Any, ...]) -> Statement:
+        """`sql` with `values` as psycopg's adapters dump them: here, not in the batch, so that
+        a value they can't take fails its own statement only."""
+        dump = self._dump
+        params = dump.dump_sequence(values, [PyFormat.AUTO] * len(values))
+        return Statement(sql, params, list(dump.formats or []), list(dump.types or []))
 
     def _queue(self, statement: Statement) -> None:
         if not self._batch:
@@ -262,19 +274,20 @@ class PostgresReads:
 
     def _send_batch(self) -> None:
         batch, self._batch = self._batch, []
-        task = asyncio.get_running_loop().create_task(self._run(batch))
-        self._sending.add(task)  # a reference, so that it runs to its end
+        self.keep(asyncio.get_running_loop().create_task(self._run(batch)))
+
+    def keep(self, task: "asyncio.Task[None]") -> None:
+        """Hold a reference to a task that sends statements, so that it runs to its end."""
+        self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
     async def _run(self, batch: list[Statement]) -> None:
         try:
-            connection = self._take() or await self._connect()
+            connection = await self.take()
         except Exception as error:  # no connection to be had: nothing was sent
             for statement in batch:
                 statement.failed(error)
             return
-        for taken, _ in self.watchers:
-            taken()
         try:
             skipped = await connection.run(batch)
         except BaseException as error:  # the connection broke: every statement not answered
@@ -285,10 +298,20 @@ class PostgresReads:
                 raise
             return
         finally:
-            self._give_back(connection)
+            self.give_back(connection)
         for statement in skipped:  # they did not run: in the next batch
             if not statement.answer.done():
                 self._queue(statement)
+
+    async def take(self, fresh: bool = False) -> LoopConnection:
+        """An idle connection of this event loop's, or a new one (`fresh`: always a new one).
+        Raises SQLAlchemy's error if the server can't be reached."""
+        connection = None if fresh else self._take()
+        if connection is None:
+            connection = await self._connect()
+        for taken, _ in self.watchers:
+            taken()
+        return connection
 
     def _take(self) -> LoopConnection | None:
         """An idle connection of this event loop's, if there is one."""
@@ -302,7 +325,7 @@ class PostgresReads:
             connection.close()
         return None
 
-    def _give_back(self, connection: LoopConnection) -> None:
+    def give_back(self, connection: LoopConnection) -> None:
         for _, given_back in self.watchers:
             given_back()
         if connection.reusable:
@@ -316,5 +339,5 @@ class PostgresReads:
                 **self._connect_arguments, autocommit=True
             )
         except psycopg.Error as error:
-            raise translate(error, _NUMBERED, self._error, lost=False) from error
+            raise translate(error, NUMBERED, self._error, lost=False) from error
         return LoopConnection(connection)

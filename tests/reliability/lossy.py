@@ -6,7 +6,8 @@ came back, an HTTP response the service sent that never reached the caller. Thes
 exactly that happen, at a chosen rate, so that the tests can count duplicates.
 
 - `CommitAnswerLoser` speaks just enough of PostgreSQL's wire protocol (version 3: a length-
-  prefixed startup message, then a type byte and a length per message) to see `COMMIT`s. Every
+  prefixed startup message, then a type byte and a length per message) to see `COMMIT`s, sent
+  as a simple query or through the extended protocol (a Parse message). Every
   n-th one it forwards, waits for the server's answer (so the commit has landed), throws the
   answer away and cuts both connections. The client must connect with `sslmode=disable` (and
   `gssencmode=disable`): an encrypted stream can't be read.
@@ -138,7 +139,7 @@ class CommitAnswerLoser(_Proxy):
                 kind = await client_in.readexactly(1)
                 (length,) = struct.unpack("!I", await client_in.readexactly(4))
                 body = await client_in.readexactly(length - 4)
-                commit = kind == b"Q" and body.rstrip(b"\0").strip().upper() == b"COMMIT"
+                commit = _query(kind, body).strip().upper() == b"COMMIT"
                 if commit and self._should_lose():
                     doomed.set()
                 server_out.write(kind + struct.pack("!I", length) + body)
@@ -153,6 +154,17 @@ class CommitAnswerLoser(_Proxy):
                 await client_out.drain()
 
         await _first_done(to_server(), to_client())
+
+
+def _query(kind: bytes, body: bytes) -> bytes:
+    """The SQL a message carries: a simple Query's ('Q': the query), or a Parse's of the
+    extended protocol ('P': the statement's name, then the query; pipeline mode has only
+    these). Empty for any other message."""
+    if kind == b"Q":
+        return body.split(b"\0", 1)[0]
+    if kind == b"P":
+        return body.split(b"\0", 2)[1]
+    return b""
 
 
 class HttpAnswerLoser(_Proxy):

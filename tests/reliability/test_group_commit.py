@@ -21,7 +21,7 @@ from api.db import Database, OutcomeUnknown, Overloaded
 from api.driver import DriverConnection
 from api.main import create_app
 from api.migrate import upgrade_to_head
-from tests.conftest import LOOPBACK, until
+from tests.conftest import LOOPBACK, Gate, until
 
 _COUNT = select(func.count()).select_from(crud.hero_table)
 # Inserting hero 1 twice breaks the primary key: a failure of the database's own.
@@ -32,7 +32,7 @@ _DUPLICATE = insert(crud.hero_table).values(id=1, name="Twin", secret_name="Echo
 async def held_writer(database: Database) -> AsyncIterator[Callable[[int], Any]]:
     """The writer kept busy, so that the writes sent meanwhile queue up as one group; `ready(n)`
     waits until n of them are queued, then lets the writer go on."""
-    started, release = threading.Event(), threading.Event()
+    started, release = threading.Event(), Gate()
 
     def hold(connection: DriverConnection) -> None:
         started.set()
@@ -84,6 +84,35 @@ def test_writes_sent_together_share_one_transaction(database_url: str) -> None:
     # Each got its own hero, in the order sent.
     assert [hero["name"] for _, hero in outcomes] == [f"Hero {n}" for n in range(5)]
     assert len({hero["id"] for _, hero in outcomes}) == 5
+
+
+def test_on_postgresql_a_groups_writes_run_side_by_side_on_the_event_loop(
+    postgres_url: str,
+) -> None:
+    """On PostgreSQL a group runs on the event loop's thread (no writer thread), its writes side
+    by side: the statements they send in one turn of the loop go out in one batch, so a group
+    of n writes of two statements each is two round trips, not 2n. Still one transaction."""
+    upgrade_to_head(create_engine(postgres_url))
+    database = _database(postgres_url)
+
+    def two_heroes(connection: DriverConnection) -> tuple[int, int, int, int]:
+        first = crud.create_hero(connection, {"name": "A", "age": None, "secret_name": "S"})
+        second = crud.create_hero(connection, {"name": "B", "age": None, "secret_name": "S"})
+        return threading.get_ident(), id(connection), first["id"], second["id"]
+
+    async def scenario() -> tuple[int, list[tuple[int, int, int, int]]]:
+        async with held_writer(database) as ready:
+            writes = [asyncio.ensure_future(database.write(two_heroes)) for _ in range(3)]
+            await ready(3)
+            return threading.get_ident(), await asyncio.gather(*writes)
+
+    loop_thread, outcomes = asyncio.run(scenario())
+    database.close()
+    assert {thread for thread, *_ in outcomes} == {loop_thread}
+    assert len({transaction for _, transaction, *_ in outcomes}) == 1
+    # Side by side: every write's first hero was inserted before any write's second (one after
+    # the other, the ids would alternate).
+    assert max(first for *_, first, _ in outcomes) < min(second for *_, second in outcomes)
 
 
 def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url: str) -> None:

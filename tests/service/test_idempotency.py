@@ -20,7 +20,7 @@ from api.db import Database
 from api.driver import DriverConnection
 from api.idempotency import Answer, Claim, Idempotency
 from api.main import create_app
-from tests.conftest import LOOPBACK, all_heroes, bearer, make_key, until
+from tests.conftest import LOOPBACK, Gate, all_heroes, bearer, make_key, until
 
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson"}
 KEY_REUSED = {
@@ -235,7 +235,7 @@ def test_the_same_key_while_the_first_is_still_running_is_a_409(
     database_url: str, key: str
 ) -> None:
     app: FastAPI = create_app(Settings(DATABASE_URL=database_url))
-    release = threading.Event()
+    release = Gate()
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
@@ -283,8 +283,8 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
     settings = Settings(DATABASE_URL=database_url)
     first_db = Database(create_engine(database_url), settings)
     second_db = Database(create_engine(database_url), settings)
-    started, gate = threading.Event(), threading.Event()
-    inside, release = threading.Event(), threading.Event()
+    started, gate = threading.Event(), Gate()
+    inside, release = threading.Event(), Gate()
     claim = Claim("key:racer", "race", "POST", "/heroes/", "f" * 64)
 
     def create(connection: DriverConnection) -> Answer:
