@@ -219,6 +219,11 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.001)
 
 
+def _resolve(future: "asyncio.Future[None]") -> None:
+    if not future.done():  # a waiter that timed out has gone
+        future.set_result(None)
+
+
 class Gate:
     """What a write's work waits on, held up until the test lets it go. Works run in the writer
     thread on SQLite, and in a greenlet on the event loop on PostgreSQL, where blocking the
@@ -234,9 +239,7 @@ class Gate:
             self._open.set()
             waiting, self._waiting = self._waiting, []
         for loop, opened in waiting:
-            loop.call_soon_threadsafe(
-                lambda opened=opened: opened.done() or opened.set_result(None)
-            )
+            loop.call_soon_threadsafe(_resolve, opened)
 
     def is_set(self) -> bool:
         return self._open.is_set()
