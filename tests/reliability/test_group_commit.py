@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import create_engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from api import crud
 from api.config import Settings
-from api.db import Database, OutcomeUnknown, Overloaded
+from api.db import Database, OutcomeUnknown, Overloaded, markers
 from api.driver import DriverConnection
 from api.main import create_app
 from api.migrate import upgrade_to_head
@@ -359,3 +359,31 @@ def test_a_write_left_in_line_past_its_deadline_is_refused_unsent(database_url: 
     )
     database.close()
     assert "Late" not in names
+
+
+def test_a_group_whose_marker_row_had_gone_commits_once_and_the_next_has_a_new_row(
+    database_url: str,
+) -> None:
+    """A stamp that finds the writer's row gone (pruned while the writer sat idle for a week)
+    stops nothing: the group commits, once, on a new row."""
+    database = _database(database_url)
+    engine = create_engine(database_url)
+
+    async def scenario() -> list[str]:
+        await database.write(_created("First"))  # the writer's row, made and stamped
+        with engine.begin() as connection:  # what housekeeping does to a row idle for a week
+            connection.execute(delete(markers.marker_table))
+        for name in ("Second", "Third"):
+            await database.write(_created(name))
+        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+        return [hero["name"] for hero in page]
+
+    try:
+        assert asyncio.run(scenario()) == ["First", "Second", "Third"]
+    finally:
+        database.close()
+    with engine.connect() as connection:
+        rows = connection.execute(select(markers.marker_table.c.seq)).all()
+    engine.dispose()
+    assert rows == [(2,)]  # a new row, stamped by the second and third writes' groups
+
