@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     max_queued_requests: int = Field(
         default=1024,
         ge=0,
-        description="Requests that may wait for a connection; more are shed with a 503 at once.",
+        description="Requests that may wait for a connection (on PostgreSQL, writes: that may "
+        "wait for the next group commit); more are shed with a 503 at once.",
     )
     # Off by default: behind a transaction pooler (PgBouncer's pool_mode=transaction, before
     # 1.21 or without max_prepared_statements) the next transaction may reach a server

@@ -26,7 +26,8 @@ in some order, would give.
 A queued write has a deadline: if no group has taken it within `queue_seconds` (the one
 before it is stuck: on a row lock, until lock_timeout ends it), it leaves the line and its
 request gets `Overloaded` (a 503 with Retry-After). It was never sent, so nothing is lost and a
-retry is safe. A write already in a group is never abandoned: its commit may land.
+retry is safe. A write already in a group is never abandoned: its commit may land. The line
+can be bounded too (`max_queued`): past it a write is refused at once, unsent.
 
 One writer, not one per request: a group of writes is one transaction (and, for SQLite, one
 take of the file's write lock) instead of one each. No timer: every write that arrives while
@@ -88,9 +89,12 @@ class GroupCommit:
         connections: Transactions,
         resolve_seconds: float,
         queue_seconds: float,
+        max_queued: int | None = None,
     ) -> None:
         self._connections = connections
         self._queue_seconds = queue_seconds
+        # How many writes may wait for the next group (None: as many as are let in).
+        self._max_queued = max_queued
         # How long to keep trying to learn a failed COMMIT's outcome before answering 503.
         self._resolve_seconds = resolve_seconds
         self._markers = markers.Markers()
@@ -104,7 +108,14 @@ class GroupCommit:
         return len(self._pending)
 
     async def write(self, work: Work[T]) -> T:
-        """Run `work` in the next group commit; return once it is committed."""
+        """Run `work` in the next group commit; return once it is committed. Overloaded, at
+        once, if the line for the next group is full."""
+        if (
+            self._committing
+            and self._max_queued is not None
+            and len(self._pending) >= self._max_queued
+        ):
+            raise Overloaded  # never sent: a retry is safe
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         entry = (work, future)

@@ -387,3 +387,50 @@ def test_a_group_whose_marker_row_had_gone_commits_once_and_the_next_has_a_new_r
     engine.dispose()
     assert rows == [(2,)]  # a new row, stamped by the second and third writes' groups
 
+
+def _postgres_database(url: str, **settings: Any) -> Database:
+    upgrade_to_head(create_engine(url))
+    return Database(create_engine(url), Settings(DATABASE_URL=url, **settings))
+
+
+def test_on_postgresql_writes_in_line_take_no_connection_slot(postgres_url: str) -> None:
+    """A write waiting for its group holds no connection (the group has one, on the loop), so
+    it takes none of the slots the reads are admitted to: with one slot and writes in line, a
+    read still gets in at once."""
+    database = _postgres_database(postgres_url, db_pool_size=1, db_pool_timeout=0.5)
+
+    async def scenario() -> tuple[set[str], set[str]]:
+        async with held_writer(database) as ready:
+            writes = [asyncio.ensure_future(database.write(_created(f"W{n}"))) for n in range(3)]
+            await until(lambda: database.writes_queued == 3)
+            page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+            await ready(3)
+            done = await asyncio.gather(*writes)
+            return {hero["name"] for hero in page}, {hero["name"] for _, hero in done}
+
+    try:
+        read, written = asyncio.run(scenario())
+    finally:
+        database.close()
+    assert written == {"W0", "W1", "W2"}
+    assert not read & written  # read while the writes were still in line
+
+
+def test_on_postgresql_writes_beyond_the_line_are_shed_at_once(postgres_url: str) -> None:
+    """Writes in line for the next group are bounded by HEROES_MAX_QUEUED_REQUESTS: past it, a
+    write is refused at once (Overloaded: a 503 with Retry-After), unsent."""
+    database = _postgres_database(postgres_url, max_queued_requests=2)
+
+    async def scenario() -> list[Any]:
+        async with held_writer(database) as ready:
+            writes = [asyncio.ensure_future(database.write(_created(f"W{n}"))) for n in range(4)]
+            await until(lambda: sum(write.done() for write in writes) == 2)
+            await ready(2)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(scenario())
+    finally:
+        database.close()
+    assert [type(outcome) for outcome in outcomes[2:]] == [Overloaded, Overloaded]
+    assert [hero["name"] for _, hero in outcomes[:2]] == ["W0", "W1"]
