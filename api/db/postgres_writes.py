@@ -120,14 +120,15 @@ class LoopTransaction:
         except psycopg.Error as error:  # the connection broke: no statement is answered
             for statement in batch:
                 statement.failed(error)
-            return
-        # The first failure's error, for BEGIN's (whose answer nobody awaits): the statements
-        # it made the server skip failed because of it, and say so.
-        cause: BaseException = psycopg.errors.InFailedSqlTransaction(
+            skipped = []
+        # Nobody awaits BEGIN's answer: its error, if any, is taken here (and given to the
+        # statements it made the server skip). The others skipped after a failure get what
+        # any statement of an aborted transaction gets: in_failed_sql_transaction.
+        first = batch[0].answer
+        began = first.exception() if batch[0].sql == _BEGIN and first.done() else None
+        cause = began or psycopg.errors.InFailedSqlTransaction(
             "not run: an earlier statement of the transaction failed"
         )
-        if batch[0].sql == _BEGIN and batch[0].answer.done():
-            cause = batch[0].answer.exception() or cause
         for statement in skipped:
             statement.failed(cause)
 
@@ -137,7 +138,6 @@ class LoopTransactions:
     transactions on the reads' connections, run from a greenlet on the loop."""
 
     on_loop = True
-    sqlite = False
 
     def __init__(self, reads: PostgresReads, slots: int, error: type[Exception]) -> None:
         self._reads = reads
