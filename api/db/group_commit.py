@@ -70,12 +70,12 @@ class NotCommitted(Exception):
 
 
 class WriteFailed(NotCommitted):
-    """A group did not commit because its write number `index` failed, on a connection that is
-    still sound: `error` is that write's answer."""
+    """A group did not commit because some of its writes failed of their own, on a connection
+    that is still sound: `errors` holds each one's answer, by its place in the group."""
 
-    def __init__(self, error: Exception, index: int) -> None:
-        super().__init__(error)
-        self.index = index
+    def __init__(self, errors: dict[int, Exception]) -> None:
+        super().__init__(next(iter(errors.values())))
+        self.errors = errors
 
 
 # After a failed COMMIT, how soon to look again while the database doesn't answer.
@@ -181,7 +181,8 @@ class GroupCommit:
             try:
                 results = self._attempt([group[index] for index in left])
             except WriteFailed as failed:
-                outcomes[left.pop(failed.index)] = (False, failed.error)
+                for place in sorted(failed.errors, reverse=True):
+                    outcomes[left.pop(place)] = (False, failed.errors[place])
                 continue
             except NotCommitted:
                 break
@@ -245,27 +246,33 @@ class GroupCommit:
     ) -> tuple[markers.Stamp | None, list[Any]]:
         """The group's statements and its stamp, in an open transaction; on any failure, rolled
         back and raised as NotCommitted. No stamp: the marker row had gone (rolled back too)."""
-        failed: int | None = None  # the write whose own failure ends the group, if one does
+        failed: list[int] = []  # the writes that failed of their own, if any did
         try:
             self._markers.prepare(connection)
             connection.begin()
             outcomes = connection.run(group)
-            # The first write that failed of itself: the others' statements that were skipped
-            # after it, or refused in the transaction it aborted, failed for it.
+            # The writes that failed of their own: a statement skipped after another's error,
+            # or refused in the transaction that error aborted, failed for that one. Side by
+            # side (PostgreSQL) every write ran, so all of them are known at once, and leave
+            # together: a group can be hundreds long, and a retry per failure would be
+            # quadratic. (At most one of them is the database's: its error aborted the rest.)
             failures = [n for n, (ok, _) in enumerate(outcomes) if not ok]
-            failed = next((n for n in failures if not _skipped(outcomes[n][1])), None)
-            if failed is None and failures:  # none of their own (can't be): the first, then
-                failed = failures[0]
-            if failed is not None:
-                raise outcomes[failed][1]
+            failed = [n for n in failures if not _skipped(outcomes[n][1])] or failures[:1]
+            if failed:
+                raise outcomes[failed[0]][1]
             results = [result for _, result in outcomes]
             stamp = self._markers.stamp(connection)
         except Exception as error:
             failure = self._connections.failure(error, connection)
+            errors = {failed[0]: failure} if failed else {}
+            for place in failed[1:]:
+                errors[place] = self._connections.failure(outcomes[place][1], connection)
             self._rollback(connection)
-            if failed is not None and not _dropped(failure):
-                raise WriteFailed(failure, failed) from error
-            raise NotCommitted(failure) from error
+            # A lost connection is nobody's failure: then every write runs again.
+            lost = next((each for each in errors.values() if _dropped(each)), None)
+            if errors and lost is None:
+                raise WriteFailed(errors) from error
+            raise NotCommitted(lost or failure) from error
         if stamp is None:
             self._rollback(connection)
         return stamp, results

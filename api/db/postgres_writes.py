@@ -48,8 +48,8 @@ class LoopTransaction:
     statements each is two round trips, not 2n. The transaction is one either way: a write's
     statement that fails aborts it, the statements sent after it don't run (each fails with
     in_failed_sql_transaction, through no fault of its own), and group commit answers the
-    failing write with its error and runs the others again without it, as it does on the
-    thread's side."""
+    writes that failed of their own with their errors and runs the others again without them,
+    as it does on the thread's side."""
 
     sqlite = False
 

@@ -434,3 +434,43 @@ def test_on_postgresql_writes_beyond_the_line_are_shed_at_once(postgres_url: str
         database.close()
     assert [type(outcome) for outcome in outcomes[2:]] == [Overloaded, Overloaded]
     assert [hero["name"] for _, hero in outcomes[:2]] == ["W0", "W1"]
+
+
+def test_on_postgresql_writes_that_fail_together_leave_the_group_together(
+    postgres_url: str,
+) -> None:
+    """Side by side, every write of a group runs in each attempt: all those that failed of their
+    own leave it at once, and the rest run again once, not once per failure (a group can be
+    hundreds of writes long: a retry per failure would be quadratic)."""
+    database = _postgres_database(postgres_url)
+    runs = 0
+
+    def good(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+        nonlocal runs
+        runs += 1
+        return _created("Good")(connection)
+
+    def broken(connection: DriverConnection) -> None:
+        crud.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
+        raise RuntimeError("a bug after a statement ran")
+
+    async def scenario() -> list[Any]:
+        async with held_writer(database) as ready:
+            writes = [
+                asyncio.ensure_future(database.write(work))
+                for work in (broken, broken, good, broken)
+            ]
+            await ready(4)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(scenario())
+    finally:
+        database.close()
+    assert [type(outcome) for outcome in outcomes] == [
+        RuntimeError,
+        RuntimeError,
+        tuple,
+        RuntimeError,
+    ]
+    assert runs == 2  # with the failures, and once more without them
