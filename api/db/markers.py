@@ -99,7 +99,8 @@ def landed(connection: Transaction, stamp: Stamp, wait_seconds: float) -> bool:
     try:
         if not connection.sqlite:
             # SET LOCAL (set_config's `true`): for this transaction only (PgBouncer's
-            # transaction mode keeps no session state). Waiting for a lock longer than this means a stuck session.
+            # transaction mode keeps no session state). Waiting for a lock longer than this
+            # means a stuck session.
             timeout = {"milliseconds": str(max(1, int(wait_seconds * 1000)))}
             connection.driver.rows(_LOCK_TIMEOUT, timeout)
         rows = connection.driver.rows(_READ, {"writer": stamp.writer})

@@ -172,6 +172,12 @@ class LoopConnection:
             self.loop.remove_writer(self._socket)
 
 
+def connection_lost(error: psycopg.Error) -> bool:
+    """Whether `error` means the connection is gone: no SQLSTATE (the driver saw it break; the
+    server sends one with each error of its own), or one that ends the session."""
+    return not error.sqlstate or session_ended(error.sqlstate)
+
+
 def _ended(result: pq.abc.PGresult) -> psycopg.Error:
     """The error a result past the batch's last statement carries (the server's, or PgBouncer's,
     before it closed the connection)."""
@@ -231,9 +237,7 @@ class PostgresReads:
             try:
                 result: T = await greenlet_spawn(work, LoopDriverConnection(self, self.send))
             except psycopg.Error as error:
-                # No SQLSTATE: the driver saw the connection break (the server sends one with
-                # each error of its own).
-                lost = not error.sqlstate or session_ended(error.sqlstate)
+                lost = connection_lost(error)
                 if not lost or attempt == self._slots:
                     raise translate(error, NUMBERED, self._error, lost) from error
                 continue

@@ -25,13 +25,14 @@ import psycopg
 from psycopg import pq
 from sqlalchemy.util import await_only, greenlet_spawn
 
-from api.db.connections import Outcome, Work, session_ended, translate
+from api.db.connections import Outcome, Work, translate
 from api.db.postgres_reads import (
     NUMBERED,
     LoopConnection,
     LoopDriverConnection,
     PostgresReads,
     Statement,
+    connection_lost,
 )
 from api.driver import DriverConnection
 
@@ -160,7 +161,7 @@ class LoopTransactions:
         if the connection is lost), anything else (a bug in a write's work) as it is."""
         if not isinstance(error, psycopg.Error):
             return error
-        lost = not error.sqlstate or session_ended(error.sqlstate)
+        lost = connection_lost(error)
         if lost and connection is not None:
             connection.connection.ended = True
         return translate(error, NUMBERED, self.error, lost)

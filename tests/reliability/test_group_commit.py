@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import crud
 from api.config import Settings
-from api.db import Database, OutcomeUnknown, Overloaded, markers
+from api.db import Database, OutcomeUnknown, Overloaded, Work, markers
 from api.driver import DriverConnection
 from api.main import create_app
 from api.migrate import upgrade_to_head
@@ -51,6 +51,14 @@ async def held_writer(database: Database) -> AsyncIterator[Callable[[int], Any]]
     finally:
         release.set()
         await blocker
+
+
+async def _in_one_group(database: Database, works: list[Work[Any]]) -> list[Any]:
+    """Each work's outcome (its result, or what it raised), the works sent as one group."""
+    async with held_writer(database) as ready:
+        writes = [asyncio.ensure_future(database.write(work)) for work in works]
+        await ready(len(works))
+        return await asyncio.gather(*writes, return_exceptions=True)
 
 
 def _database(url: str) -> Database:
@@ -127,19 +135,10 @@ def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url:
 
     async def scenario() -> list[Any]:
         await database.write(_created("Hero 1"))  # id 1 exists: the duplicate fails
-        async with held_writer(database) as ready:
-            writes = [
-                asyncio.ensure_future(database.write(work))
-                for work in (
-                    _created("Before"),
-                    duplicate,
-                    _created("Between"),
-                    broken,
-                    _created("After"),
-                )
-            ]
-            await ready(5)
-            return await asyncio.gather(*writes, return_exceptions=True)
+        return await _in_one_group(
+            database,
+            [_created("Before"), duplicate, _created("Between"), broken, _created("After")],
+        )
 
     before, failed, between, bug, after = asyncio.run(scenario())
     assert isinstance(failed, IntegrityError)  # the database's error, as SQLAlchemy names it
@@ -283,13 +282,9 @@ def test_a_group_whose_commit_lands_then_raises_is_not_run_again(tmp_path: Path)
     database = _flaky_database(path, plan)
 
     async def scenario() -> list[Any]:
-        async with held_writer(database) as ready:
-            writes = [
-                asyncio.ensure_future(database.write(work))
-                for work in (_arming(plan, "One"), _created("Two"), _created("Three"))
-            ]
-            await ready(3)
-            return await asyncio.gather(*writes, return_exceptions=True)
+        return await _in_one_group(
+            database, [_arming(plan, "One"), _created("Two"), _created("Three")]
+        )
 
     outcomes = asyncio.run(scenario())
     database.close()
@@ -318,13 +313,7 @@ def test_a_commit_whose_outcome_cant_be_learnt_is_unknown_not_retried(tmp_path: 
     database = _flaky_database(path, plan, db_pool_timeout=0.3)
 
     async def scenario() -> list[Any]:
-        async with held_writer(database) as ready:
-            writes = [
-                asyncio.ensure_future(database.write(work))
-                for work in (_arming(plan, "One"), _created("Two"))
-            ]
-            await ready(2)
-            return await asyncio.gather(*writes, return_exceptions=True)
+        return await _in_one_group(database, [_arming(plan, "One"), _created("Two")])
 
     try:
         outcomes = asyncio.run(scenario())
@@ -455,13 +444,7 @@ def test_on_postgresql_writes_that_fail_together_leave_the_group_together(
         raise RuntimeError("a bug after a statement ran")
 
     async def scenario() -> list[Any]:
-        async with held_writer(database) as ready:
-            writes = [
-                asyncio.ensure_future(database.write(work))
-                for work in (broken, broken, good, broken)
-            ]
-            await ready(4)
-            return await asyncio.gather(*writes, return_exceptions=True)
+        return await _in_one_group(database, [broken, broken, good, broken])
 
     try:
         outcomes = asyncio.run(scenario())
