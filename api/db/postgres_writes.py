@@ -59,7 +59,7 @@ class LoopTransaction:
         self._reads = reads
         self._begin = False
         self._queued: list[Statement] = []
-        self._sending = False
+        self._sending: asyncio.Task[None] | None = None  # the batches going out, if any
         self.driver: DriverConnection = LoopDriverConnection(reads, self._send)
 
     def begin(self) -> None:
@@ -95,13 +95,29 @@ class LoopTransaction:
     async def _send(self, sql: bytes, values: tuple[Any, ...]) -> pq.abc.PGresult:
         statement = self._reads.statement(sql, values)
         self._queued.append(statement)
-        if not self._sending:
-            self._sending = True
+        if self._sending is None:
             # At the end of this turn of the loop, with the statements of every write that
             # sends one in the same turn.
-            task = asyncio.get_running_loop().create_task(self._send_queued())
-            self._reads.keep(task)
+            self._sending = asyncio.get_running_loop().create_task(self._send_queued())
+            self._reads.keep(self._sending)
         return await statement.answer
+
+    def give_back(self) -> None:
+        """The connection back to the reads' pool once its last batch has ended. A batch's
+        answers can come before its ReadyForQuery (in another read of the socket), so the
+        transaction may be over first: given back then, the connection would be closed as
+        busy, its socket while the loop still watched it (the next socket given that
+        descriptor failed to register: a 503, tests/reliability/test_loop_connections.py).
+        The caller does not wait: the group's answers go out at once. A connection whose
+        session the server ended gives up its batch (the close it waits for may be unread)
+        and is closed."""
+        sending = self._sending
+        if sending is None:
+            self._reads.give_back(self.connection)
+            return
+        if self.connection.ended:
+            sending.cancel()
+        sending.add_done_callback(lambda _: self._reads.give_back(self.connection))
 
     async def _send_queued(self) -> None:
         """Batch after batch, one at a time on the connection, until none is left."""
@@ -113,7 +129,7 @@ class LoopTransaction:
                     batch.insert(0, self._reads.statement(_BEGIN, ()))
                 await self._run(batch)
         finally:
-            self._sending = False
+            self._sending = None
 
     async def _run(self, batch: list[Statement]) -> None:
         try:
@@ -150,11 +166,11 @@ class LoopTransactions:
     def checkout(self, live: bool = False) -> Iterator[LoopTransaction]:
         """A connection for a transaction; with `live`, a new one (to look up a lost commit: an
         idle one may be as dead as the one the commit was lost on)."""
-        connection = await_only(self._reads.take(fresh=live))
+        transaction = LoopTransaction(await_only(self._reads.take(fresh=live)), self._reads)
         try:
-            yield LoopTransaction(connection, self._reads)
+            yield transaction
         finally:
-            self._reads.give_back(connection)
+            transaction.give_back()
 
     def failure(self, error: Exception, connection: LoopTransaction | None) -> Exception:
         """What a request should be told of `error`: a driver's error as SQLAlchemy's (dropped,
