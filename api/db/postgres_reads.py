@@ -24,9 +24,11 @@ does), and each statement it runs is awaited on the loop (await_only).
 - Connections are opened when needed (a batch whose connections are all busy opens one; there
   are never more batches in flight than admitted reads) and kept in autocommit and pipeline
   mode for good: no BEGIN and no ROLLBACK around a read.
-- A connection the server dropped fails its batch: each read of it runs again (a read changed
-  nothing), its next statement going out on another connection; a restart of the database is
-  unseen, as on the writes' side (api/db/connections.py).
+- A connection the server dropped, or whose statement it answered with an error that ends the
+  session, fails its batch at once (nothing more may come: PgBouncer that can't reach a server
+  answers with its error, then waits for the client to hang up): each read of it runs again
+  (a read changed nothing), its next statement going out on another connection; a restart of
+  the database is unseen, as on the writes' side (api/db/connections.py).
 - A read abandoned while its statement runs (its request was cancelled) leaves its answer
   unread: the batch's other reads, and the connection, carry on.
 """
@@ -147,6 +149,12 @@ class LoopConnection:
                             skipped.append(statement)
                         else:
                             statement.answered(last, self._encoding)
+                            if _ends_session(last):
+                                # Nothing more may come, not even the batch's end: PgBouncer
+                                # that can't log in to a server says so, then waits for the
+                                # client to hang up.
+                                self.ended = True
+                                raise error_from_result(last, encoding=self._encoding)
                     elif result.status == pq.ExecStatus.PIPELINE_SYNC:
                         done.set_result(None)
                     else:
@@ -176,6 +184,14 @@ def connection_lost(error: psycopg.Error) -> bool:
     """Whether `error` means the connection is gone: no SQLSTATE (the driver saw it break; the
     server sends one with each error of its own), or one that ends the session."""
     return not error.sqlstate or session_ended(error.sqlstate)
+
+
+def _ends_session(result: pq.abc.PGresult) -> bool:
+    """Whether `result` is an error after which the server (or PgBouncer) ends the session."""
+    if result.status != pq.ExecStatus.FATAL_ERROR:
+        return False
+    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
+    return sqlstate is not None and session_ended(sqlstate.decode())
 
 
 def _ended(result: pq.abc.PGresult) -> psycopg.Error:

@@ -11,6 +11,8 @@ exactly that happen, at a chosen rate, so that the tests can count duplicates.
   n-th one it forwards, waits for the server's answer (so the commit has landed), throws the
   answer away and cuts both connections. The client must connect with `sslmode=disable` (and
   `gssencmode=disable`): an encrypted stream can't be read.
+- `ServerLoginFailing` answers like PgBouncer that can't log in to its server: an error, then
+  silence.
 - `HttpAnswerLoser` forwards HTTP/1.1 requests as they are and reads each response (status line,
   headers, a Content-Length body); every n-th response it throws away and cuts the connection.
 
@@ -23,6 +25,8 @@ import struct
 import threading
 from collections.abc import Iterator
 from typing import Self
+
+from sqlalchemy.engine import URL
 
 
 class _Proxy:
@@ -64,6 +68,14 @@ class _Proxy:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def through(self, url: URL) -> str:
+        """`url` (PostgreSQL's) through this proxy, unencrypted: an encrypted stream can't be
+        read."""
+        query = {**url.query, "sslmode": "disable", "gssencmode": "disable"}
+        return url.set(host="127.0.0.1", port=self.port, query=query).render_as_string(
+            hide_password=False
+        )
 
     def _should_lose(self) -> bool:
         """Count one more; True for every n-th once armed."""
@@ -108,6 +120,24 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
         await sink.drain()
 
 
+async def _forward_startup(
+    client_in: asyncio.StreamReader, server_out: asyncio.StreamWriter
+) -> None:
+    """PostgreSQL's startup message, as it is: a length (itself included), then its body; no
+    type byte."""
+    (length,) = struct.unpack("!I", await client_in.readexactly(4))
+    server_out.write(struct.pack("!I", length) + await client_in.readexactly(length - 4))
+
+
+async def _message(client_in: asyncio.StreamReader) -> tuple[bytes, bytes, bytes]:
+    """The client's next message: its type byte, its body, and the whole of it."""
+    kind = await client_in.readexactly(1)
+    head = await client_in.readexactly(4)
+    (length,) = struct.unpack("!I", head)
+    body = await client_in.readexactly(length - 4)
+    return kind, body, kind + head + body
+
+
 async def _first_done(*coroutines: object) -> None:
     """Run both directions; when either ends, the connection is over."""
     tasks = [asyncio.ensure_future(c) for c in coroutines]  # type: ignore[call-overload]
@@ -132,17 +162,13 @@ class CommitAnswerLoser(_Proxy):
         doomed = asyncio.Event()
 
         async def to_server() -> None:
-            # The startup message: a length (itself included), then its body; no type byte.
-            (length,) = struct.unpack("!I", await client_in.readexactly(4))
-            server_out.write(struct.pack("!I", length) + await client_in.readexactly(length - 4))
+            await _forward_startup(client_in, server_out)
             while True:
-                kind = await client_in.readexactly(1)
-                (length,) = struct.unpack("!I", await client_in.readexactly(4))
-                body = await client_in.readexactly(length - 4)
+                kind, body, message = await _message(client_in)
                 commit = _query(kind, body).strip().upper() == b"COMMIT"
                 if commit and self._should_lose():
                     doomed.set()
-                server_out.write(kind + struct.pack("!I", length) + body)
+                server_out.write(message)
                 await server_out.drain()
 
         async def to_client() -> None:
@@ -152,6 +178,57 @@ class CommitAnswerLoser(_Proxy):
                     return
                 client_out.write(data)
                 await client_out.drain()
+
+        await _first_done(to_server(), to_client())
+
+
+def _error(sqlstate: str, message: str) -> bytes:
+    """An ErrorResponse message: severity, SQLSTATE and text."""
+    fields = b"".join(
+        code + value.encode() + b"\0"
+        for code, value in [(b"S", "ERROR"), (b"V", "ERROR"), (b"C", sqlstate), (b"M", message)]
+    )
+    return b"E" + struct.pack("!I", 4 + len(fields) + 1) + fields + b"\0"
+
+
+class ServerLoginFailing(_Proxy):
+    """PostgreSQL behind what PgBouncer does while its logins to the server fail (a switchover
+    under way, seen in `scripts/stress ha`): once armed, the next message a connection sends is
+    answered with PgBouncer's error, "server login has been failing" (class 08), and then
+    nothing: not the rest of the batch's answers, not its end, and no close; PgBouncer waits
+    for the client to hang up. Every connection's next batch meets it while armed."""
+
+    ERROR = _error("08P01", "server login has been failing, try again later (server_login_retry)")
+
+    async def _relay(
+        self,
+        client_in: asyncio.StreamReader,
+        client_out: asyncio.StreamWriter,
+        server_in: asyncio.StreamReader,
+        server_out: asyncio.StreamWriter,
+    ) -> None:
+        silent = asyncio.Event()
+
+        async def to_server() -> None:
+            await _forward_startup(client_in, server_out)
+            while True:
+                _, _, message = await _message(client_in)
+                if self._should_lose():
+                    silent.set()
+                    client_out.write(self.ERROR)
+                    await client_out.drain()
+                    while await client_in.read(65536):  # the client's, unanswered, until it
+                        pass  # hangs up
+                    return
+                server_out.write(message)
+                await server_out.drain()
+
+        async def to_client() -> None:
+            while data := await server_in.read(65536):
+                if not silent.is_set():
+                    client_out.write(data)
+                    await client_out.drain()
+            await silent.wait()  # the server's side ended: the client's is held regardless
 
         await _first_done(to_server(), to_client())
 

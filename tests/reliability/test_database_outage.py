@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from _support import free_port
@@ -21,6 +22,7 @@ from api.db import Database, create_db_engine
 from api.db.connections import Connections
 from api.main import create_app
 from tests.conftest import LOOPBACK
+from tests.reliability.lossy import ServerLoginFailing, armed
 from tests.reliability.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -208,6 +210,46 @@ def test_a_session_the_server_ended_is_never_given_back_to_the_pool(
             assert not connection.pooled.is_valid
     finally:
         engine.dispose()
+
+
+def test_pgbouncers_error_and_then_silence_is_a_prompt_503_not_a_held_write(
+    database_url: str,
+) -> None:
+    """While PgBouncer can't log in to a server (a switchover: the old primary shutting down),
+    it answers a transaction's first statement with "server login has been failing" (class
+    08) and then sends nothing, not even the batch's end, until the client hangs up. The
+    error ends the session: the request's batch is over there and then. Waiting for the rest
+    held a group of writes for good, and every write behind it left the line as 503s (in
+    `scripts/stress ha`: one group held 39 s, 29 client timeouts)."""
+    url = make_url(database_url)
+    with ServerLoginFailing(url.port or 5432, every=1) as pgbouncer:
+        settings = Settings(DATABASE_URL=pgbouncer.through(url))
+        with TestClient(create_app(settings), client=LOOPBACK) as client:
+            hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
+            assert hero.status_code == 200
+            path = f"/heroes/{hero.json()['id']}"
+            with armed(pgbouncer):
+                answers = [
+                    client.portal.call(_answered_within, client, method, path, body)  # type: ignore[union-attr]
+                    for method, path, body in [
+                        ("POST", "/heroes/", {"name": "Rusty-Man", "secret_name": "Tommy Sharp"}),
+                        ("PATCH", path, {"age": 1}),
+                        ("GET", path, None),
+                    ]
+                ]
+            assert answers == [(503, UNAVAILABLE)] * 3
+            assert client.patch(path, json={"age": 2}).json()["age"] == 2  # and back
+
+
+async def _answered_within(
+    client: TestClient, method: str, path: str, body: Any
+) -> tuple[int, Any]:
+    """The answer, or a failure if there is none within 10 s (the test's bound: a held
+    request has none at all)."""
+    transport = httpx.ASGITransport(app=client.app, client=LOOPBACK)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as caller:
+        response = await asyncio.wait_for(caller.request(method, path, json=body), 10)
+    return response.status_code, response.json()
 
 
 _NOW = select(func.now())

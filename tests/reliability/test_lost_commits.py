@@ -39,11 +39,7 @@ def test_lost_commit_answers_store_no_write_twice(postgres_url: str, tmp_path: P
     clear_heroes(engine)
     url = make_url(postgres_url)
     with CommitAnswerLoser(url.port or 5432, every=4) as proxy:
-        proxied = url.set(
-            host="127.0.0.1",
-            port=proxy.port,
-            query={**url.query, "sslmode": "disable", "gssencmode": "disable"},
-        ).render_as_string(hide_password=False)
+        proxied = proxy.through(url)
         server, base_url = start_server(proxied, log=tmp_path / "server.log")
         try:
             with armed(proxy):
