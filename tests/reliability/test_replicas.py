@@ -81,7 +81,8 @@ def test_rate_limits_in_redis_hold_across_replicas(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     key = make_key(database_url)  # a new caller: no count left in Redis by another run
-    env = {**REFRESH, "HEROES_REDIS_URL": redis_url, "HEROES_RATE_LIMIT_WRITES": "10/minute"}
+    # A day's window: a minute's could turn during the 30 writes and let an 11th through.
+    env = {**REFRESH, "HEROES_REDIS_URL": redis_url, "HEROES_RATE_LIMIT_WRITES": "10/day"}
     with _replicas(database_url, 2, env, tmp_path) as replicas:
         statuses = [
             httpx.post(f"{replicas[n % 2]}/heroes/", json=HERO, headers=bearer(key)).status_code
@@ -101,7 +102,7 @@ def test_rate_limits_fail_open_when_redis_goes_away(
     proxy.start()
     proxied = f"redis://127.0.0.1:{proxy.port}/{target.database or 0}"
     key = make_key(database_url)
-    env = {"HEROES_REDIS_URL": proxied, "HEROES_RATE_LIMIT_READS": "2/minute"}
+    env = {"HEROES_REDIS_URL": proxied, "HEROES_RATE_LIMIT_READS": "2/day"}
     log = tmp_path / "replica-0.log"
     try:
         with _replicas(database_url, 1, env, tmp_path) as (url,):
