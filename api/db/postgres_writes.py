@@ -82,10 +82,15 @@ class LoopTransaction:
         self._execute(_COMMIT)
 
     def rollback(self) -> None:
+        """Nothing is sent on a session the server ended: its transaction ended with it, and
+        libpq, its close not read yet, may still say it is open (a ROLLBACK would wait for an
+        answer that never comes)."""
         self._begin = False
         connection = self.connection.pgconn
-        if connection.status == pq.ConnStatus.OK and connection.transaction_status in (
-            _IN_TRANSACTION
+        if (
+            not self.connection.ended
+            and connection.status == pq.ConnStatus.OK
+            and connection.transaction_status in _IN_TRANSACTION
         ):
             self._execute(_ROLLBACK)
 

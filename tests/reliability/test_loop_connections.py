@@ -18,12 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import pq
 from sqlalchemy import text
 from sqlalchemy.util import greenlet_spawn
 
 from api.db import Work
 from api.db.postgres_reads import LoopConnection, PostgresReads, Statement
-from api.db.postgres_writes import LoopTransactions
+from api.db.postgres_writes import LoopTransaction, LoopTransactions
 from api.driver import DriverConnection
 
 _UPDATE = text("UPDATE hero SET age = 1")
@@ -41,6 +42,7 @@ class _LateReadyForQuery:
         self.in_batch = False
         self.closed = False
         self.closed_in_batch = False
+        self.sent: list[bytes] = []
         self._answer = answer
 
     @property
@@ -55,6 +57,7 @@ class _LateReadyForQuery:
         self.in_batch = True
         try:
             for statement in batch:
+                self.sent.append(statement.sql)
                 try:
                     statement.answer.set_result(self._answer(statement.sql))
                 except psycopg.Error as error:
@@ -161,3 +164,21 @@ def test_the_writes_answer_does_not_wait_for_the_batchs_end(ended: bool) -> None
         return returned_in_batch
 
     assert asyncio.run(scenario())
+
+
+def test_a_transaction_whose_session_ended_sends_no_rollback() -> None:
+    """The server's error ended the session, and its close is not read yet: libpq may still say
+    the session is in a transaction, but a ROLLBACK sent then would wait for an answer that
+    never comes (PgBouncer, failing its logins, answers with its error and then nothing)."""
+
+    async def scenario() -> list[bytes]:
+        connection = _LateReadyForQuery(lambda _: SimpleNamespace(command_tuples=0))
+        connection.ended = True
+        connection.pgconn = SimpleNamespace(  # type: ignore[attr-defined]
+            status=pq.ConnStatus.OK, transaction_status=pq.TransactionStatus.INTRANS
+        )
+        transaction = LoopTransaction(connection, _Reads(connection))  # type: ignore[arg-type]
+        await greenlet_spawn(transaction.rollback)
+        return connection.sent
+
+    assert asyncio.run(scenario()) == []
