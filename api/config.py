@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(
         default=30.0,
         gt=0,
-        description="PostgreSQL: seconds a statement may run (statement_timeout).",
+        description="PostgreSQL: seconds a statement may run (statement_timeout). A connection "
+        "that hears nothing from the server for this long and 2 s more is given up: the server, "
+        "or the way to it, is gone.",
     )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long SQLite waits on another writer's lock."

@@ -71,3 +71,9 @@ PRUNE_BATCH = 500
 PRUNE_EVERY_SECONDS = 60.0
 # How long a new worker may take to answer its supervisor (api/serve.py says why so long).
 WORKER_START_SECONDS = 60
+# PostgreSQL: how long past statement_timeout a batch may go without a word from the server
+# before the server, or the way to it, is taken for gone (a machine that died without closing,
+# a network cut, a pooler holding its client): no statement can still be running there, and
+# TCP alone would wait ~15 minutes with data in flight. The grace covers the timeout's error
+# on its way back, and a busy event loop.
+SILENT_SERVER_GRACE_SECONDS = 2.0

@@ -31,6 +31,7 @@ from api.db.engine import connect_arguments, sqlite_engine
 from api.db.group_commit import GroupCommit
 from api.db.postgres_reads import PostgresReads
 from api.db.postgres_writes import LoopTransactions
+from api.limits import SILENT_SERVER_GRACE_SECONDS
 
 T = TypeVar("T")
 
@@ -63,7 +64,10 @@ class Database:
             # migrations at start-up.
             _, url_arguments = engine.dialect.create_connect_args(engine.url)
             self._postgres_reads = PostgresReads(
-                {**url_arguments, **connect_arguments(settings)}, slots, self._connections.error
+                {**url_arguments, **connect_arguments(settings)},
+                slots,
+                self._connections.error,
+                silence=settings.db_statement_timeout + SILENT_SERVER_GRACE_SECONDS,
             )
             writes = LoopTransactions(self._postgres_reads, slots, self._connections.error)
         # On PostgreSQL a write waiting for its group holds no connection (the group has one,

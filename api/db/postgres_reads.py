@@ -29,6 +29,11 @@ does), and each statement it runs is awaited on the loop (await_only).
   answers with its error, then waits for the client to hang up): each read of it runs again
   (a read changed nothing), its next statement going out on another connection; a restart of
   the database is unseen, as on the writes' side (api/db/connections.py).
+- A batch that hears nothing from the server for longer than any statement may run there
+  (statement_timeout and a grace, api/limits.py) fails with ServerSilent, and its connection is
+  closed: the server, or the way to it, is gone without a word (a machine lost, a network cut),
+  and TCP alone would wait ~15 minutes. Its reads get a 503, not a second try (their time is
+  spent); a write's COMMIT left unanswered is looked up (api/db/markers.py), never run again.
 - A read abandoned while its statement runs (its request was cancelled) leaves its answer
   unread: the batch's other reads, and the connection, carry on.
 """
@@ -80,11 +85,18 @@ class Statement:
             self.answer.set_exception(error)
 
 
+class ServerSilent(psycopg.errors.QueryCanceled):
+    """No word from the server for longer than any statement may run there: it, or the way to
+    it, is gone. A statement timeout's kind of error (a 503, and a read not run again: the
+    time for it is spent)."""
+
+
 class LoopConnection:
     """One libpq connection, in pipeline mode, whose batches of statements are sent, and
-    answered, on the event loop."""
+    answered, on the event loop. A batch that hears nothing from the server for `silence`
+    seconds fails with ServerSilent, and the connection is ended."""
 
-    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, connection: psycopg.AsyncConnection[Any], silence: float) -> None:
         self._connection = connection  # it owns the libpq connection (and closes it when freed)
         self.pgconn = connection.pgconn
         self.pgconn.nonblocking = 1
@@ -93,6 +105,7 @@ class LoopConnection:
         self.loop = asyncio.get_running_loop()  # its socket is watched by this loop only
         self._encoding = connection.info.encoding
         self.ended = False  # the server said it ends the session (it may not have closed it yet)
+        self._silence = silence
 
     @property
     def reusable(self) -> bool:
@@ -110,6 +123,8 @@ class LoopConnection:
         """Send the batch in one go, and answer each statement as its result arrives. Returns
         the statements that did not run (an earlier one of the batch failed: they were skipped,
         and may run again). Raises psycopg's error if the connection broke."""
+        if self.ended:  # anything sent now would go unanswered
+            raise psycopg.OperationalError("the server has ended this session")
         pgconn = self.pgconn
         for statement in batch:
             pgconn.send_query_params(
@@ -124,7 +139,10 @@ class LoopConnection:
         # transaction mode hands its server connection back on.
         pgconn.pipeline_sync()
         while pgconn.flush():  # a batch larger than the socket's buffer
-            await self._writable()
+            try:
+                await asyncio.wait_for(self._writable(), self._silence)
+            except TimeoutError:
+                raise self._silent() from None
         skipped: list[Statement] = []
         done: asyncio.Future[None] = self.loop.create_future()
         waiting = iter(batch)
@@ -164,12 +182,45 @@ class LoopConnection:
             except psycopg.Error as error:  # the connection broke
                 done.set_exception(error)
 
-        self.loop.add_reader(self._socket, readable)
+        await self._answered(done, readable)
+        return skipped
+
+    async def _answered(self, done: asyncio.Future[None], readable: Callable[[], None]) -> None:
+        """Until `done`, `readable` called whenever the socket has something; ServerSilent if
+        the server says nothing for `silence` seconds."""
+        heard = self.loop.time()
+
+        def heard_from() -> None:
+            nonlocal heard
+            heard = self.loop.time()
+            readable()
+
+        watchdog: asyncio.TimerHandle
+
+        def watch() -> None:
+            # One timer per batch, not one per answer: put off while the server is heard from.
+            nonlocal watchdog
+            if done.done():
+                return
+            quiet = self.loop.time() - heard
+            if quiet < self._silence:
+                watchdog = self.loop.call_later(self._silence - quiet, watch)
+            else:
+                done.set_exception(self._silent())
+
+        watchdog = self.loop.call_later(self._silence, watch)
+        self.loop.add_reader(self._socket, heard_from)
         try:
             await done
         finally:
+            watchdog.cancel()
             self.loop.remove_reader(self._socket)
-        return skipped
+
+    def _silent(self) -> ServerSilent:
+        """The server said nothing for too long: what it would say later can't be told from
+        this batch's answers, so the session is over."""
+        self.ended = True
+        return ServerSilent(f"no answer from the database in {self._silence:g} s")
 
     async def _writable(self) -> None:
         writable: asyncio.Future[None] = self.loop.create_future()
@@ -232,9 +283,14 @@ class PostgresReads:
     """This worker's reads on PostgreSQL: its connections, and the batch being gathered."""
 
     def __init__(
-        self, connect_arguments: dict[str, Any], slots: int, error: type[Exception]
+        self,
+        connect_arguments: dict[str, Any],
+        slots: int,
+        error: type[Exception],
+        silence: float,
     ) -> None:
         self._connect_arguments = connect_arguments
+        self._silence = silence  # see LoopConnection
         self._slots = slots
         self._error = error
         self._idle: list[LoopConnection] = []
@@ -360,4 +416,4 @@ class PostgresReads:
             )
         except psycopg.Error as error:
             raise translate(error, NUMBERED, self._error, lost=False) from error
-        return LoopConnection(connection)
+        return LoopConnection(connection, self._silence)

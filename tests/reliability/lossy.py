@@ -11,8 +11,11 @@ exactly that happen, at a chosen rate, so that the tests can count duplicates.
   n-th one it forwards, waits for the server's answer (so the commit has landed), throws the
   answer away and cuts both connections. The client must connect with `sslmode=disable` (and
   `gssencmode=disable`): an encrypted stream can't be read.
-- `ServerLoginFailing` answers like PgBouncer that can't log in to its server: an error, then
-  silence.
+  With `silent`, it holds both connections open instead, and says nothing more: a server
+  whose machine died right after the commit (no close comes, only silence).
+- `ServerGoesSilent` stops answering, without a word and without closing: a machine gone, a
+  network cut, PgBouncer holding its client. `ServerLoginFailing` answers like PgBouncer that
+  can't log in to its server: an error, then silence.
 - `HttpAnswerLoser` forwards HTTP/1.1 requests as they are and reads each response (status line,
   headers, a Content-Length body); every n-th response it throws away and cuts the connection.
 
@@ -152,6 +155,10 @@ async def _first_done(*coroutines: object) -> None:
 class CommitAnswerLoser(_Proxy):
     """PostgreSQL behind a proxy that loses the answer to every n-th COMMIT (see the module)."""
 
+    def __init__(self, target_port: int, every: int, silent: bool = False) -> None:
+        super().__init__(target_port, every)
+        self.silent = silent
+
     async def _relay(
         self,
         client_in: asyncio.StreamReader,
@@ -175,6 +182,8 @@ class CommitAnswerLoser(_Proxy):
             while data := await server_in.read(65536):
                 if doomed.is_set():
                     # The server has answered the COMMIT: it landed. The answer is lost.
+                    if self.silent:  # held open, silent, until the client hangs up
+                        await asyncio.Event().wait()
                     return
                 client_out.write(data)
                 await client_out.drain()
@@ -191,14 +200,13 @@ def _error(sqlstate: str, message: str) -> bytes:
     return b"E" + struct.pack("!I", 4 + len(fields) + 1) + fields + b"\0"
 
 
-class ServerLoginFailing(_Proxy):
-    """PostgreSQL behind what PgBouncer does while its logins to the server fail (a switchover
-    under way, seen in `scripts/stress ha`): once armed, the next message a connection sends is
-    answered with PgBouncer's error, "server login has been failing" (class 08), and then
-    nothing: not the rest of the batch's answers, not its end, and no close; PgBouncer waits
-    for the client to hang up. Every connection's next batch meets it while armed."""
+class ServerGoesSilent(_Proxy):
+    """PostgreSQL behind a path that goes silent: once armed, the next message a connection
+    sends is not forwarded, and nothing comes back (with `ERROR`, that error first): not the
+    batch's answers, not its end, and no close. Every connection's next batch meets it while
+    armed."""
 
-    ERROR = _error("08P01", "server login has been failing, try again later (server_login_retry)")
+    ERROR = b""
 
     async def _relay(
         self,
@@ -217,8 +225,7 @@ class ServerLoginFailing(_Proxy):
                     silent.set()
                     client_out.write(self.ERROR)
                     await client_out.drain()
-                    while await client_in.read(65536):  # the client's, unanswered, until it
-                        pass  # hangs up
+                    await _held(client_in)
                     return
                 server_out.write(message)
                 await server_out.drain()
@@ -231,6 +238,21 @@ class ServerLoginFailing(_Proxy):
             await silent.wait()  # the server's side ended: the client's is held regardless
 
         await _first_done(to_server(), to_client())
+
+
+class ServerLoginFailing(ServerGoesSilent):
+    """What PgBouncer does while its logins to the server fail (a switchover under way, seen in
+    `scripts/stress ha`): the next message a connection sends is answered with its error,
+    "server login has been failing" (class 08), and then nothing; PgBouncer waits for the
+    client to hang up."""
+
+    ERROR = _error("08P01", "server login has been failing, try again later (server_login_retry)")
+
+
+async def _held(client_in: asyncio.StreamReader) -> None:
+    """The client's messages, read and never answered, until it hangs up."""
+    while await client_in.read(65536):
+        pass
 
 
 def _query(kind: bytes, body: bytes) -> bytes:

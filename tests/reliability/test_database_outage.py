@@ -13,7 +13,17 @@ import psycopg
 import pytest
 from _support import free_port
 from fastapi.testclient import TestClient
-from sqlalchemy import Select, bindparam, create_engine, func, literal, literal_column, select, text
+from sqlalchemy import (
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -21,8 +31,8 @@ from api.config import Settings
 from api.db import Database, create_db_engine
 from api.db.connections import Connections
 from api.main import create_app
-from tests.conftest import LOOPBACK
-from tests.reliability.lossy import ServerLoginFailing, armed
+from tests.conftest import LOOPBACK, all_heroes
+from tests.reliability.lossy import CommitAnswerLoser, ServerGoesSilent, ServerLoginFailing, armed
 from tests.reliability.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -212,23 +222,36 @@ def test_a_session_the_server_ended_is_never_given_back_to_the_pool(
         engine.dispose()
 
 
-def test_pgbouncers_error_and_then_silence_is_a_prompt_503_not_a_held_write(
-    database_url: str,
+@pytest.mark.parametrize(
+    ("quiet", "statement_timeout"),
+    [(ServerLoginFailing, 30.0), (ServerGoesSilent, 1.0)],
+    ids=["pgbouncer's error, then silence", "silence"],
+)
+def test_a_server_gone_quiet_is_a_prompt_503_that_changes_nothing(
+    database_url: str, engine: Engine, quiet: type[ServerGoesSilent], statement_timeout: float
 ) -> None:
-    """While PgBouncer can't log in to a server (a switchover: the old primary shutting down),
-    it answers a transaction's first statement with "server login has been failing" (class
-    08) and then sends nothing, not even the batch's end, until the client hangs up. The
-    error ends the session: the request's batch is over there and then. Waiting for the rest
-    held a group of writes for good, and every write behind it left the line as 503s (in
-    `scripts/stress ha`: one group held 39 s, 29 client timeouts)."""
+    """Two ways the server stops answering without closing, each a 503 well within the test's
+    10 s, and the next request goes out on another connection:
+
+    - While PgBouncer can't log in to a server (a switchover: the old primary shutting down),
+      it answers a transaction's first statement with "server login has been failing" (class
+      08) and then sends nothing, not even the batch's end, until the client hangs up. The
+      error ends the session: the request's batch is over there and then (with the default
+      statement_timeout, the silence bound below is far off). Waiting for the rest held a
+      group of writes for good, and every write behind it left the line as 503s (in
+      `scripts/stress ha`: one group held 39 s, 29 client timeouts).
+    - Silence alone (a machine gone, a network cut, a pooler holding its client): given up
+      once no statement could still be running there (statement_timeout and a grace), not
+      when TCP gives up (~15 minutes with data in flight)."""
     url = make_url(database_url)
-    with ServerLoginFailing(url.port or 5432, every=1) as pgbouncer:
-        settings = Settings(DATABASE_URL=pgbouncer.through(url))
+    with quiet(url.port or 5432, every=1) as proxy:
+        settings = Settings(DATABASE_URL=proxy.through(url), db_statement_timeout=statement_timeout)
         with TestClient(create_app(settings), client=LOOPBACK) as client:
             hero = client.post("/heroes/", json={"name": "Deadpond", "secret_name": "Dive Wilson"})
             assert hero.status_code == 200
+            before = all_heroes(engine)
             path = f"/heroes/{hero.json()['id']}"
-            with armed(pgbouncer):
+            with armed(proxy):
                 answers = [
                     client.portal.call(_answered_within, client, method, path, body)  # type: ignore[union-attr]
                     for method, path, body in [
@@ -238,7 +261,31 @@ def test_pgbouncers_error_and_then_silence_is_a_prompt_503_not_a_held_write(
                     ]
                 ]
             assert answers == [(503, UNAVAILABLE)] * 3
+            assert all_heroes(engine) == before
             assert client.patch(path, json={"age": 2}).json()["age"] == 2  # and back
+
+
+def test_a_commit_whose_answer_never_comes_is_looked_up_and_stored_once(
+    database_url: str, engine: Engine
+) -> None:
+    """The COMMIT landed, and then the server went silent (no answer, no close): once no
+    statement could still be running, the service looks up whether the commit landed, on
+    another connection, and answers with the hero it stored, once."""
+    url = make_url(database_url)
+    with CommitAnswerLoser(url.port or 5432, every=1, silent=True) as proxy:
+        settings = Settings(DATABASE_URL=proxy.through(url), db_statement_timeout=1)
+        with TestClient(create_app(settings), client=LOOPBACK) as client:
+            # The first write commits its writer's marker row (in a transaction of its own).
+            first = client.post("/heroes/", json={"name": "First", "secret_name": "s"}).json()
+            with armed(proxy):
+                hero = {"name": "Once", "secret_name": "s"}
+                status, body = client.portal.call(  # type: ignore[union-attr]
+                    _answered_within, client, "POST", "/heroes/", hero
+                )
+    assert proxy.lost == 1
+    assert status == 200
+    stored = [(hero_id, name) for hero_id, name, _, _ in all_heroes(engine)]
+    assert stored == [(first["id"], "First"), (body["id"], "Once")]
 
 
 async def _answered_within(

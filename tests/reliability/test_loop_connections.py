@@ -75,7 +75,7 @@ class _Reads(PostgresReads):
     """The reads' connections: the one stand-in, taken and given back."""
 
     def __init__(self, connection: _LateReadyForQuery) -> None:
-        super().__init__({}, slots=1, error=psycopg.Error)
+        super().__init__({}, slots=1, error=psycopg.Error, silence=60)
         self.connection = connection
         self.given_back = asyncio.Event()
 
