@@ -106,6 +106,9 @@ class LoopConnection:
         self._encoding = connection.info.encoding
         self.ended = False  # the server said it ends the session (it may not have closed it yet)
         self._silence = silence
+        self._heard = 0.0  # when the server last said something to the batch in flight
+        self._in_flight: asyncio.Future[None] | None = None  # that batch's end
+        self._watchdog: asyncio.TimerHandle | None = None
 
     @property
     def reusable(self) -> bool:
@@ -187,34 +190,37 @@ class LoopConnection:
 
     async def _answered(self, done: asyncio.Future[None], readable: Callable[[], None]) -> None:
         """Until `done`, `readable` called whenever the socket has something; ServerSilent if
-        the server says nothing for `silence` seconds."""
-        heard = self.loop.time()
+        the server says nothing for `silence` seconds (see _watch)."""
 
         def heard_from() -> None:
-            nonlocal heard
-            heard = self.loop.time()
+            self._heard = self.loop.time()
             readable()
 
-        watchdog: asyncio.TimerHandle
-
-        def watch() -> None:
-            # One timer per batch, not one per answer: put off while the server is heard from.
-            nonlocal watchdog
-            if done.done():
-                return
-            quiet = self.loop.time() - heard
-            if quiet < self._silence:
-                watchdog = self.loop.call_later(self._silence - quiet, watch)
-            else:
-                done.set_exception(self._silent())
-
-        watchdog = self.loop.call_later(self._silence, watch)
+        self._heard = self.loop.time()
+        self._in_flight = done
+        if self._watchdog is None:
+            self._watchdog = self.loop.call_later(self._silence, self._watch)
         self.loop.add_reader(self._socket, heard_from)
         try:
             await done
         finally:
-            watchdog.cancel()
+            self._in_flight = None
             self.loop.remove_reader(self._socket)
+
+    def _watch(self) -> None:
+        """Fails the batch in flight if the server has said nothing to it for `silence` seconds.
+        One timer per connection, firing at most every `silence` seconds while batches come
+        and then left to lapse, not one per batch: a timer set and cancelled is ~4 µs, and a
+        GET is one batch."""
+        done = self._in_flight
+        quiet = self.loop.time() - self._heard
+        if done is None or done.done():
+            self._watchdog = None  # idle: the next batch sets it again
+        elif quiet < self._silence:
+            self._watchdog = self.loop.call_later(self._silence - quiet, self._watch)
+        else:
+            self._watchdog = None
+            done.set_exception(self._silent())
 
     def _silent(self) -> ServerSilent:
         """The server said nothing for too long: what it would say later can't be told from
