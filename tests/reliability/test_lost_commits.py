@@ -1,13 +1,14 @@
-"""PostgreSQL's answer to a COMMIT lost on the way back (the commit landed, the connection died):
-the service finds out what happened instead of running the writes again. Black-box: the service
-in its own process, behind a proxy that loses every fourth COMMIT's answer, under concurrent
-writers that never retry."""
+"""PostgreSQL's answer to a COMMIT lost on the way back (the commit landed, then the connection
+died, or went silent): the service finds out what happened instead of running the writes again.
+Black-box: the service in its own process, behind a proxy that loses every fourth COMMIT's
+answer, under concurrent writers that never retry."""
 
 import asyncio
 from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,13 +35,20 @@ async def _post_each_once(base_url: str) -> Counter[int]:
     return statuses
 
 
-def test_lost_commit_answers_store_no_write_twice(postgres_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("silent", [False, True], ids=["cut", "silent"])
+def test_lost_commit_answers_store_no_write_twice(
+    postgres_url: str, tmp_path: Path, silent: bool
+) -> None:
+    """Cut: the proxy closes both sides once the COMMIT is answered. Silent: it holds them open
+    and says nothing (a machine lost after the commit), until the service gives the connection
+    up (statement_timeout, 1 s here, and 2 s)."""
     engine = create_engine(postgres_url)
     clear_heroes(engine)
     url = make_url(postgres_url)
-    with CommitAnswerLoser(url.port or 5432, every=4) as proxy:
+    with CommitAnswerLoser(url.port or 5432, every=4, silent=silent) as proxy:
         proxied = proxy.through(url)
-        server, base_url = start_server(proxied, log=tmp_path / "server.log")
+        env = {"HEROES_DB_STATEMENT_TIMEOUT": "1"} if silent else None
+        server, base_url = start_server(proxied, env=env, log=tmp_path / "server.log")
         try:
             with armed(proxy):
                 statuses = asyncio.run(_post_each_once(base_url))
