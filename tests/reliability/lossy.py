@@ -225,7 +225,8 @@ class ServerGoesSilent(_Proxy):
                     silent.set()
                     client_out.write(self.ERROR)
                     await client_out.drain()
-                    await _held(client_in)
+                    while await client_in.read(65536):  # the client's, unanswered, until it
+                        pass  # hangs up
                     return
                 server_out.write(message)
                 await server_out.drain()
@@ -247,12 +248,6 @@ class ServerLoginFailing(ServerGoesSilent):
     client to hang up."""
 
     ERROR = _error("08P01", "server login has been failing, try again later (server_login_retry)")
-
-
-async def _held(client_in: asyncio.StreamReader) -> None:
-    """The client's messages, read and never answered, until it hangs up."""
-    while await client_in.read(65536):
-        pass
 
 
 def _query(kind: bytes, body: bytes) -> bytes:
