@@ -7,11 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.db import OutcomeUnknown, Overloaded
+from api.db import OutcomeUnknown, Overloaded, Unrepresentable
 from api.models import ErrorMessage, ServerError
 
 logger = logging.getLogger("api")
@@ -233,12 +233,40 @@ async def validation_exception_handler(request: Request, exc: Exception) -> JSON
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def describe(error: BaseException) -> str:
+    """A database failure for the log: the driver's error kind, its SQLSTATE and the server's
+    message (never the statement or its parameters: SQLAlchemy's own text carries both)."""
+    driver = getattr(error, "orig", None) or error
+    kind = type(driver).__name__
+    sqlstate = getattr(driver, "sqlstate", None)
+    if driver is error and isinstance(error, SQLAlchemyError):
+        return kind  # SQLAlchemy's own (a pool timeout): its text is the statement's
+    diag = getattr(driver, "diag", None)
+    message = (diag.message_primary if diag is not None and sqlstate else None) or str(driver)
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    said = f"{kind}: {first_line}" if first_line else kind
+    return f"{sqlstate} {said}" if sqlstate else said
+
+
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
-    # The exception's text can hold SQL and parameters: it goes to the log by type only.
-    logger.warning("database unavailable: %s", type(exc).__name__)
+    logger.warning("database unavailable: %s", describe(exc))
     return JSONResponse(
         {"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "1"}
     )
+
+
+UNREPRESENTABLE = "The database cannot store this text: a character is outside its encoding"
+
+
+async def unrepresentable_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unrepresentable)
+    where = "query" if request.method in ("GET", "HEAD") else "body"
+    error = {
+        "loc": [where, exc.field] if exc.field else [where],
+        "msg": f"{UNREPRESENTABLE} ({exc.encoding or 'the database encoding'})",
+        "type": "unrepresentable_text",
+    }
+    return JSONResponse({"detail": [error]}, status_code=422)
 
 
 async def outcome_unknown_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -256,4 +284,5 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (OperationalError, PoolTimeoutError):
         app.add_exception_handler(exc_type, database_unavailable_handler)
     app.add_exception_handler(Overloaded, overloaded_handler)
+    app.add_exception_handler(Unrepresentable, unrepresentable_handler)
     app.add_exception_handler(OutcomeUnknown, outcome_unknown_handler)

@@ -77,3 +77,19 @@ WORKER_START_SECONDS = 60
 # TCP alone would wait ~15 minutes with data in flight. The grace covers the timeout's error
 # on its way back, and a busy event loop.
 SILENT_SERVER_GRACE_SECONDS = 2.0
+# PostgreSQL: how often a batch in flight is looked at. One that the server answered with an
+# error and then said nothing more to at two looks in a row (the rest of its answers come at
+# once after an error) is given up: PgBouncer that can't log in to a server sends its error,
+# then waits for the client to hang up.
+STALLED_AFTER_ERROR_SECONDS = 0.25
+# PostgreSQL: how long a group of writes waits for a row lock (its lock_timeout) before the
+# write that waits leaves the group and waits on its own (HEROES_DB_LOCK_TIMEOUT): a write
+# stuck on a lock delays the others by at most this.
+GROUP_LOCK_TIMEOUT_SECONDS = 1.0
+# PostgreSQL: writes that left their group to wait for a row lock on their own, at most this
+# many at once per worker (each holds a connection while it waits); one more is answered with
+# its lock's 503 at once.
+WRITES_WAITING_ALONE_MAX = 4
+# PostgreSQL: how many times a transaction the server refused for a serialization failure or a
+# deadlock (SERIALIZABLE, two writers on one row) is run again before its writes get a 503.
+TRANSACTION_RETRIES = 8

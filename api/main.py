@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             upgrade_to_head(engine)
         db = Database(engine, settings)
+        await db.open()
         if settings.metrics:
             metrics.watch_connections(db)
         ttl_seconds = int(settings.idempotency_ttl.total_seconds())
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             gc.set_threshold(*threshold)
             gc.unfreeze()
-            db.close()
+            await db.close()
             metrics.worker_stopped()
 
     app = FastAPI(

@@ -30,9 +30,6 @@ from _support import (
 )
 from sqlalchemy import URL
 
-from api.config import Settings
-from api.db.engine import connect_query
-
 DEPLOY = ROOT / "deploy"
 TOOLS = ("nginx", "pgbouncer", "redis-server")
 
@@ -166,9 +163,12 @@ class Topology(Started):
             stop_process(process)
 
 
-def pgbouncer_command(run_dir: Path, admin: URL, port: int, pool_size: int = 20) -> list[str]:
-    """Write deploy/pgbouncer.ini, filled in, and its user list into `run_dir` (which the
-    postgres user must be able to write to); return the command that runs PgBouncer on them."""
+def pgbouncer_command(
+    run_dir: Path, admin: URL, port: int, pool_size: int = 20, mode: str = "transaction"
+) -> list[str]:
+    """Write deploy/pgbouncer.ini, filled in (in pool mode `mode`), and its user list into
+    `run_dir` (which the postgres user must be able to write to); return the command that
+    runs PgBouncer on them."""
     (run_dir / "userlist.txt").write_text(
         f'"{admin.username or "postgres"}" "{admin.password or ""}"\n'
     )
@@ -182,8 +182,8 @@ def pgbouncer_command(run_dir: Path, admin: URL, port: int, pool_size: int = 20)
                 "PORT": port,
                 "AUTH_TYPE": "plain" if admin.password else "trust",
                 "POOL_SIZE": pool_size,
+                "POOL_MODE": mode,
                 "RUN_DIR": run_dir,
-                "CONNECT_QUERY": connect_query(Settings()),
             },
         )
     )

@@ -14,11 +14,12 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -258,6 +259,16 @@ class Gate:
             self._waiting.append((loop, opened))
         with contextlib.suppress(TimeoutError):
             await_only(asyncio.wait_for(opened, timeout))
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` started (its lifespan run), and a client that calls it in-process, from this
+    machine (LOOPBACK)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=LOOPBACK)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
 
 
 def start_server(

@@ -11,7 +11,7 @@ checkout cost 18 % of a GET one.
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -32,6 +32,14 @@ SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
 # A statement sent in a transaction that an earlier statement's error had aborted: it did not
 # run, through no fault of its own.
 IN_FAILED_TRANSACTION = "25P02"
+# Text the database's encoding can't hold (a character LATIN1 lacks), said by the server:
+# untranslatable_character, character_not_in_repertoire.
+UNREPRESENTABLE = ("22P05", "22021")
+# A lock not granted within lock_timeout.
+LOCK_NOT_AVAILABLE = "55P03"
+# The transaction lost a race with another (SERIALIZABLE), or a deadlock: nothing of it
+# happened, and running it again is what the server asks for.
+RETRY_TRANSACTION = ("40001", "40P01")
 Work = Callable[[DriverConnection], T]
 # A work's outcome: its result, or the exception it raised.
 Outcome = tuple[bool, Any]
@@ -61,9 +69,44 @@ class Transactions(Protocol):
     slots: int
     error: type[Exception]  # the driver's base error
 
-    def checkout(self, live: bool = False) -> contextlib.AbstractContextManager[Transaction]: ...
+    def checkout(
+        self, live: bool = False, alone: bool = False
+    ) -> contextlib.AbstractContextManager[Transaction]:
+        """A connection for a transaction. `live`: one that can be trusted to reach the
+        database (to look up a lost commit). `alone`: for a write that left its group to wait
+        for a lock on its own (PostgreSQL: the full lock_timeout, not the group's)."""
+        ...
+
     def failure(self, error: Exception, connection: Any) -> Exception: ...
     def pause(self, seconds: float) -> None: ...
+
+
+class Unrepresentable(Exception):
+    """A value that the database's encoding can't hold (a character outside LATIN1, say):
+    the caller's to change, a 422. `field`: the parameter it was given as, when known."""
+
+    def __init__(self, message: str, encoding: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.encoding = encoding
+        self.field = field
+
+    def naming(self, values: Sequence[Any], names: Sequence[str] | None) -> "Unrepresentable":
+        """This error, with the name of the first of `values` the encoding can't hold."""
+        if self.encoding is None or names is None:
+            return self
+        for name, value in zip(names, values, strict=False):
+            if isinstance(value, str):
+                try:
+                    value.encode(self.encoding)
+                except UnicodeError:
+                    return Unrepresentable(str(self), self.encoding, name)
+        return self
+
+
+def sqlstate_of(error: BaseException) -> str:
+    """The SQLSTATE of a driver's error, or of the one SQLAlchemy's wraps ("" if none)."""
+    driver = getattr(error, "orig", None) or error
+    return getattr(driver, "sqlstate", None) or ""
 
 
 def session_ended(sqlstate: str | None) -> bool:
@@ -71,12 +114,13 @@ def session_ended(sqlstate: str | None) -> bool:
     return (sqlstate or "").startswith(SESSION_ENDED)
 
 
-def translate(
-    error: Any, dialect: Dialect, base_error: type[Exception], lost: bool
-) -> StatementError:
+def translate(error: Any, dialect: Dialect, base_error: type[Exception], lost: bool) -> Exception:
     """The driver's `error` as SQLAlchemy's (what the error handlers know); `lost`: the
     connection it came from is gone."""
-    if (getattr(error, "sqlstate", None) or "") == READ_ONLY:
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    if sqlstate in UNREPRESENTABLE:
+        return Unrepresentable(getattr(error.diag, "message_primary", None) or str(error))
+    if sqlstate == READ_ONLY:
         # Not the write's fault, nor a bug: the database can't take writes just now. An
         # OperationalError, as when it can't be reached: a 503 to retry, nothing changed.
         return OperationalError(None, None, error, connection_invalidated=lost)
@@ -139,8 +183,9 @@ class Connections:
         self.error: type[Exception] = engine.dialect.loaded_dbapi.Error
 
     @contextlib.contextmanager
-    def checkout(self, live: bool = False) -> Iterator[Connection]:
-        """A pooled connection; with `live`, one that has just answered a ping (PostgreSQL)."""
+    def checkout(self, live: bool = False, alone: bool = False) -> Iterator[Connection]:
+        """A pooled connection; with `live`, one that has just answered a ping (PostgreSQL).
+        (`alone` changes nothing here: the writer thread's writes never leave their group.)"""
         pooled = self._live() if live and not self.sqlite else self._connect()
         try:
             yield Connection(pooled, self.statements, self.sqlite)
@@ -158,7 +203,7 @@ class Connections:
                     self._raise_unless_dropped(error, connection.pooled, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def translated(self, error: Any, connection: PoolProxiedConnection | None) -> StatementError:
+    def translated(self, error: Any, connection: PoolProxiedConnection | None) -> Exception:
         """The driver's error as SQLAlchemy's; a connection the server dropped is invalidated, so
         that the pool doesn't hand it out again."""
         dialect = self.engine.dialect
@@ -207,7 +252,7 @@ class Connections:
         """Return if `error` says the server dropped `connection` and another may be tried;
         else raise it, translated."""
         translated = self.translated(error, connection)
-        if not translated.connection_invalidated or attempt == self.slots:
+        if not getattr(translated, "connection_invalidated", False) or attempt == self.slots:
             raise translated from error
 
 

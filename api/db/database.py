@@ -25,13 +25,19 @@ from sqlalchemy import Engine, event
 from sqlalchemy.pool import StaticPool
 
 from api.config import Settings
+from api.db import postgres_conninfo
 from api.db.admission import Admission
 from api.db.connections import Connections, KeptConnection, Transactions, Work
-from api.db.engine import connect_arguments, sqlite_engine
+from api.db.engine import sqlite_engine
 from api.db.group_commit import GroupCommit
+from api.db.postgres_pool import Pool
 from api.db.postgres_reads import PostgresReads
 from api.db.postgres_writes import LoopTransactions
-from api.limits import SILENT_SERVER_GRACE_SECONDS
+from api.limits import (
+    GROUP_LOCK_TIMEOUT_SECONDS,
+    SILENT_SERVER_GRACE_SECONDS,
+    WRITES_WAITING_ALONE_MAX,
+)
 
 T = TypeVar("T")
 
@@ -55,21 +61,37 @@ class Database:
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
         self._postgres_reads: PostgresReads | None = None
+        self._pool: Pool | None = None
         writes: Transactions = self._connections
         if self._connections.sqlite:
             self._loop_engine = sqlite_engine(engine.url, settings, poolclass=StaticPool)
             self._loop_reader = KeptConnection(Connections(self._loop_engine, slots=0))
         else:
-            # Reads and writes alike on the loop's connections; the engine is left to the
-            # migrations at start-up.
-            _, url_arguments = engine.dialect.create_connect_args(engine.url)
+            # Reads and writes alike on the pool's connections, on the loop; the engine is left
+            # to the migrations at start-up and to the CLI.
+            # The reads' slots, one for the group commit's writer (a write in line holds none
+            # of the reads', see below), and the writes waiting alone for a lock.
+            self._pool = Pool(
+                postgres_conninfo.conninfo(engine.url, settings),
+                slots + 1 + WRITES_WAITING_ALONE_MAX,
+                settings.db_pool_timeout,
+            )
+            session = postgres_conninfo.session_values(settings)
             self._postgres_reads = PostgresReads(
-                {**url_arguments, **connect_arguments(settings)},
-                slots,
+                self._pool,
                 self._connections.error,
                 silence=settings.db_statement_timeout + SILENT_SERVER_GRACE_SECONDS,
+                session=session,
             )
-            writes = LoopTransactions(self._postgres_reads, slots, self._connections.error)
+            # A group waits for a row lock at most this long (then the write leaves it).
+            group_lock_ms = round(min(settings.db_lock_timeout, GROUP_LOCK_TIMEOUT_SECONDS) * 1000)
+            writes = LoopTransactions(
+                self._postgres_reads,
+                self._pool.size,
+                self._connections.error,
+                session=(session[0], str(group_lock_ms)),
+                alone=session,
+            )
         # On PostgreSQL a write waiting for its group holds no connection (the group has one,
         # on the loop): it takes none of the slots, and the group's own line is the bound
         # (HEROES_MAX_QUEUED_REQUESTS, and the queue deadline). Admitted to slots, the writes
@@ -122,18 +144,23 @@ class Database:
             self._admission.leave()
 
     def watch_connections(self, taken: Callable[[], None], given_back: Callable[[], None]) -> None:
-        """Call these as connections are taken and given back (the pool's, and the reads' on
-        the loop)."""
+        """Call these as connections are taken and given back (the engine's pool, and on
+        PostgreSQL the loop's)."""
         event.listen(self.engine, "checkout", lambda *_: taken())
         event.listen(self.engine, "checkin", lambda *_: given_back())
-        if self._postgres_reads is not None:
-            self._postgres_reads.watchers.append((taken, given_back))
+        if self._pool is not None:
+            self._pool.watchers.append((taken, given_back))
 
-    def close(self) -> None:
+    async def open(self) -> None:
+        """Start connecting (PostgreSQL's pool fills in the background)."""
+        if self._pool is not None:
+            await self._pool.open()
+
+    async def close(self) -> None:
         self._writes.close()
         self._threads.shutdown(wait=True)
-        if self._postgres_reads is not None:
-            self._postgres_reads.close()
+        if self._pool is not None:
+            await self._pool.close()
         if self._loop_engine is not None:
             self._loop_engine.dispose()
         self.engine.dispose()

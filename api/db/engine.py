@@ -7,6 +7,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from api.config import Settings
+from api.db import postgres_conninfo
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -23,6 +24,8 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
 
 
 def create_db_engine(settings: Settings) -> Engine:
+    """The SQLAlchemy engine: SQLite's every use, and on PostgreSQL the migrations and the CLI
+    (requests go through the loop's pool, api/db/postgres_pool.py)."""
     url = make_url(settings.database_url)
     pool_args: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
@@ -31,43 +34,12 @@ def create_db_engine(settings: Settings) -> Engine:
     }
     if url.get_backend_name() == "sqlite":
         return sqlite_engine(url, settings, **pool_args)
-    # No pool_pre_ping (a round trip per checkout: 18 % of a GET one): api/db/connections.py
-    # replaces a connection the server dropped itself.
-    return create_engine(url, connect_args=connect_arguments(settings), **pool_args)
-
-
-def connect_arguments(settings: Settings) -> dict[str, Any]:
-    """What psycopg connects with, beside the URL's own: the writes' pooled connections and
-    the reads' on the event loop (api/db/postgres_reads.py) alike."""
-    return {
-        # A prompt 503 when the server can't be reached, not a hung request.
-        "connect_timeout": max(1, round(settings.db_pool_timeout)),
-        # None: never prepare (psycopg's default prepares a statement on its 5th run).
-        **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
-        # Session settings at connect: no round trip per transaction. (PgBouncer ignores
-        # `options` (deploy/pgbouncer.ini): behind it its connect_query sets them.)
-        "options": session_options(settings),
-    }
-
-
-def session_settings(settings: Settings) -> dict[str, int]:
-    """The timeouts (ms) every PostgreSQL session of the service runs with: a write stuck on a
-    row lock fails after lock_timeout (503) instead of holding its worker's writes."""
-    return {
-        "lock_timeout": round(settings.db_lock_timeout * 1000),
-        "statement_timeout": round(settings.db_statement_timeout * 1000),
-    }
-
-
-def session_options(settings: Settings) -> str:
-    """The session settings as libpq's `options` (sent at connect)."""
-    return " ".join(f"-c {name}={value}" for name, value in session_settings(settings).items())
-
-
-def connect_query(settings: Settings) -> str:
-    """The session settings as SQL, for a pooler that drops `options` (PgBouncer's
-    connect_query, deploy/pgbouncer.ini)."""
-    return " ".join(f"SET {name} = {value};" for name, value in session_settings(settings).items())
+    # The URL's own parameters win (SQLAlchemy lets connect_args override them, so only what
+    # the URL leaves unset is passed). None: never prepare (psycopg's default prepares a
+    # statement on its 5th run, which a pooler in transaction mode may not have seen).
+    prepare = {} if settings.db_prepared_statements else {"prepare_threshold": None}
+    connect_args = {**postgres_conninfo.defaults(url, settings), **prepare}
+    return create_engine(url, connect_args=connect_args, **pool_args)
 
 
 def sqlite_engine(url: URL, settings: Settings, **engine_args: Any) -> Engine:

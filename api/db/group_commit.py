@@ -23,6 +23,17 @@ in some order, would give.
   failed before its commit. The database can't be reached to tell: each request gets
   `OutcomeUnknown` (a 503 saying that a retry with the same Idempotency-Key is safe).
 
+On PostgreSQL two more rules, both because nothing of a refused transaction happened:
+
+- A transaction the server refused for a serialization failure or a deadlock (class 40: two
+  writers raced, under SERIALIZABLE say) runs again, up to TRANSACTION_RETRIES times, with a
+  short random pause: the race is nobody's failure. A COMMIT refused that way did not land.
+- A group waits for a row lock at most GROUP_LOCK_TIMEOUT_SECONDS (its lock_timeout): a write
+  that waited that long leaves the group, which runs on without it, and waits for its lock on
+  its own, in a transaction of its own with the full HEROES_DB_LOCK_TIMEOUT, beside the next
+  groups (at most WRITES_WAITING_ALONE_MAX at once). A write stuck on a lock delays the
+  others by at most that second.
+
 A queued write has a deadline: if no group has taken it within `queue_seconds` (the one
 before it is stuck: on a row lock, until lock_timeout ends it), it leaves the line and its
 request gets `Overloaded` (a 503 with Retry-After). It was never sent, so nothing is lost and a
@@ -36,8 +47,10 @@ a group is committing joins the next one, so a lone write waits for nothing.
 
 import asyncio
 import functools
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -47,11 +60,15 @@ from api.db import markers
 from api.db.admission import Overloaded
 from api.db.connections import (
     IN_FAILED_TRANSACTION,
+    LOCK_NOT_AVAILABLE,
+    RETRY_TRANSACTION,
     Outcome,
     Transaction,
     Transactions,
     Work,
+    sqlstate_of,
 )
+from api.limits import TRANSACTION_RETRIES, WRITES_WAITING_ALONE_MAX
 
 T = TypeVar("T")
 
@@ -81,6 +98,17 @@ class WriteFailed(NotCommitted):
 # After a failed COMMIT, how soon to look again while the database doesn't answer.
 _FIRST_LOOK_DELAY = 0.05
 _LOOK_DELAY_MAX = 1.0
+# Before a transaction the server refused for a race runs again: a random pause of up to this
+# much times the attempt's number, so that the racers don't meet again.
+_RERUN_DELAY = 0.01
+
+
+@dataclass(frozen=True)
+class _Alone:
+    """A write's answer to come from its transaction of its own (it left its group to wait for
+    a lock)."""
+
+    task: "asyncio.Future[Outcome]"
 
 
 class GroupCommit:
@@ -98,6 +126,9 @@ class GroupCommit:
         # How long to keep trying to learn a failed COMMIT's outcome before answering 503.
         self._resolve_seconds = resolve_seconds
         self._markers = markers.Markers()
+        # The marker rows of writes waiting alone for a lock (one each, reused once done).
+        self._spare_markers: list[markers.Markers] = []
+        self._alone = 0  # writes waiting alone now
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
         self._pending: list[tuple[Work[Any], asyncio.Future[Any]]] = []
         self._committing = False
@@ -161,12 +192,12 @@ class GroupCommit:
             outcomes = done.result()
         except BaseException as error:  # the writer itself failed: nothing was committed
             outcomes = [(False, error)] * len(group)
-        for (_work, future), (ok, value) in zip(group, outcomes, strict=True):
-            if not future.done():  # a request whose caller went away needs no answer
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+        for (_work, future), outcome in zip(group, outcomes, strict=True):
+            _ok, value = outcome
+            if isinstance(value, _Alone):
+                value.task.add_done_callback(functools.partial(_settle_alone, future))
+            else:
+                _settle(future, outcome)
         if self._pending:
             self._commit_pending()
 
@@ -182,7 +213,8 @@ class GroupCommit:
                 results = self._attempt([group[index] for index in left])
             except WriteFailed as failed:
                 for place in sorted(failed.errors, reverse=True):
-                    outcomes[left.pop(place)] = (False, failed.errors[place])
+                    index = left.pop(place)
+                    outcomes[index] = self._failed(group[index], failed.errors[place])
                 continue
             except NotCommitted:
                 break
@@ -197,12 +229,45 @@ class GroupCommit:
             try:
                 outcomes[index] = (True, self._attempt([group[index]])[0])
             except NotCommitted as failed:
-                outcomes[index] = (False, failed.error)
+                outcomes[index] = self._failed(group[index], failed.error)
             except OutcomeUnknown as unknown:
                 outcomes[index] = (False, unknown)
         return [outcomes[index] for index in range(len(group))]
 
-    def _attempt(self, group: list[Work[Any]]) -> list[Any]:
+    def _failed(self, work: Work[Any], error: Exception) -> Outcome:
+        """A write's answer when it failed of its own in a group: its error, or, if it waited
+        for a lock (the group's short lock_timeout), the outcome of its transaction of its own,
+        run beside the next groups."""
+        if (
+            not self._connections.on_loop
+            or sqlstate_of(error) != LOCK_NOT_AVAILABLE
+            or self._alone >= WRITES_WAITING_ALONE_MAX
+        ):
+            return (False, error)
+        self._alone += 1
+        task = asyncio.get_running_loop().create_task(greenlet_spawn(self._commit_alone, work))
+        task.add_done_callback(self._one_less_alone)
+        return (True, _Alone(task))
+
+    def _one_less_alone(self, _task: "asyncio.Future[Outcome]") -> None:
+        self._alone -= 1
+
+    def _commit_alone(self, work: Work[Any]) -> Outcome:
+        """`work` in a transaction of its own, that waits for locks as long as the setting
+        says, with a marker row of its own (it commits beside the groups)."""
+        own = self._spare_markers.pop() if self._spare_markers else markers.Markers()
+        try:
+            return (True, self._attempt([work], alone=True, marks=own)[0])
+        except NotCommitted as failed:
+            return (False, failed.error)
+        except OutcomeUnknown as unknown:
+            return (False, unknown)
+        finally:
+            self._spare_markers.append(own)
+
+    def _attempt(
+        self, group: list[Work[Any]], alone: bool = False, marks: markers.Markers | None = None
+    ) -> list[Any]:
         """The group's results if it committed. Raises NotCommitted if it certainly did not,
         OutcomeUnknown if that can't be told.
 
@@ -211,11 +276,12 @@ class GroupCommit:
         per pool slot: after a restart every pooled connection may be dead). A ping per group
         was a round trip per group for nothing, and round trips are what the writer waits on
         (py-spy under wrk: 42 % of the writer thread's time in the ping)."""
-        marker_renewals, reconnects = 1, self._connections.slots
+        marks = marks or self._markers
+        marker_renewals, reconnects, reruns = 1, self._connections.slots, TRANSACTION_RETRIES
         while True:
             try:
-                with self._connections.checkout() as connection:
-                    stamp, results = self._run(connection, group)
+                with self._connections.checkout(alone=alone) as connection:
+                    stamp, results = self._run(connection, group, marks)
                     if stamp is None:  # the writer's marker row had gone: a new one, once
                         if marker_renewals == 0:
                             raise NotCommitted(
@@ -228,27 +294,34 @@ class GroupCommit:
                         return results
                     except self._connections.error as error:
                         failure = self._connections.failure(error, connection)
+                        if _refused(failure):  # the server answered: it did not land
+                            raise NotCommitted(failure) from error
             except NotCommitted as failed:  # a WriteFailed is a write's own error, never dropped
                 if _dropped(failed.error) and reconnects > 0:
                     reconnects -= 1  # the connection died before the COMMIT: nothing landed
+                    continue
+                if _refused(failed.error) and reruns > 0:
+                    reruns -= 1  # a race lost: nothing of it happened
+                    attempt = TRANSACTION_RETRIES - reruns
+                    self._connections.pause(random.uniform(0, _RERUN_DELAY * attempt))
                     continue
                 raise
             except Exception as error:  # no connection to be had: nothing was sent
                 raise NotCommitted(error) from error
             # The COMMIT was sent and may have been applied: look (on another connection, this
             # one given back first), never redo.
-            if self._landed(stamp):
+            if self._landed(stamp, marks):
                 return results
             raise NotCommitted(failure)
 
     def _run(
-        self, connection: Transaction, group: list[Work[Any]]
+        self, connection: Transaction, group: list[Work[Any]], marks: markers.Markers
     ) -> tuple[markers.Stamp | None, list[Any]]:
         """The group's statements and its stamp, in an open transaction; on any failure, rolled
         back and raised as NotCommitted. No stamp: the marker row had gone (rolled back too)."""
         failed: list[int] = []  # the writes that failed of their own, if any did
         try:
-            self._markers.prepare(connection)
+            marks.prepare(connection)
             connection.begin()
             outcomes = connection.run(group)
             # The writes that failed of their own: a statement skipped after another's error,
@@ -261,15 +334,16 @@ class GroupCommit:
             if failed:
                 raise outcomes[failed[0]][1]
             results = [result for _, result in outcomes]
-            stamp = self._markers.stamp(connection)
+            stamp = marks.stamp(connection)
         except Exception as error:
             failure = self._connections.failure(error, connection)
             errors = {failed[0]: failure} if failed else {}
             for place in failed[1:]:
                 errors[place] = self._connections.failure(outcomes[place][1], connection)
             self._rollback(connection)
-            # A lost connection is nobody's failure: then every write runs again.
-            lost = next((each for each in errors.values() if _dropped(each)), None)
+            # A lost connection, or a race the server refused, is nobody's failure: then every
+            # write runs again.
+            lost = next((e for e in errors.values() if _dropped(e) or _refused(e)), None)
             if errors and lost is None:
                 raise WriteFailed(errors) from error
             raise NotCommitted(lost or failure) from error
@@ -283,7 +357,7 @@ class GroupCommit:
         except self._connections.error as error:  # the connection died: so did its transaction
             self._connections.failure(error, connection)
 
-    def _landed(self, stamp: markers.Stamp) -> bool:
+    def _landed(self, stamp: markers.Stamp, marks: markers.Markers) -> bool:
         """Whether the group stamped `stamp` committed; OutcomeUnknown if the database doesn't
         say so within the resolve time."""
         deadline = time.monotonic() + self._resolve_seconds
@@ -295,10 +369,36 @@ class GroupCommit:
                     return markers.landed(connection, stamp, left)
             except Exception as error:
                 if time.monotonic() + delay > deadline:
-                    self._markers.abandon()
+                    marks.abandon()
                     raise OutcomeUnknown from error
                 self._connections.pause(delay)
                 delay = min(delay * 2, _LOOK_DELAY_MAX)
+
+
+def _settle(future: "asyncio.Future[Any]", outcome: Outcome) -> None:
+    if future.done():  # a request whose caller went away needs no answer
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _settle_alone(future: "asyncio.Future[Any]", alone: "asyncio.Future[Outcome]") -> None:
+    """A write's answer from its transaction of its own."""
+    if alone.cancelled():  # the service is stopping
+        _settle(future, (False, RuntimeError("the service stopped before the write ended")))
+    elif (error := alone.exception()) is not None:
+        _settle(future, (False, error))
+    else:
+        _settle(future, alone.result())
+
+
+def _refused(failure: Exception) -> bool:
+    """Whether the server refused the transaction for a race (a serialization failure, a
+    deadlock): it ran none of it, and asks for it to run again."""
+    return sqlstate_of(failure) in RETRY_TRANSACTION
 
 
 def _skipped(error: Exception) -> bool:

@@ -2,18 +2,14 @@
 runs its groups on, on PostgreSQL, instead of a pooled connection in a writer thread.
 
 The group's logic is the same code either way (every exactly-once rule lives there); it runs
-in a greenlet on the loop, and each of its statements is sent on one of the reads'
-connections (api/db/postgres_reads.py: libpq's asynchronous calls, pipeline mode) and awaited
-the way the loop awaits a socket. What that saves is the writer thread: a statement through
-psycopg's cursor in a thread cost ~135 µs of CPU under the GIL, beside the event loop; through
-libpq on the loop, ~35 µs.
+in a greenlet on the loop, and each of its statements goes out in a batch on a pooled
+connection (api/db/postgres_pipeline.py), awaited the way the loop awaits a socket.
 
 - The writes of a group run side by side, their statements batched (see LoopTransaction).
-- BEGIN goes out with the transaction's first batch: no round trip of its own.
-- COMMIT and ROLLBACK are statements like the others (the extended protocol: pipeline mode has
-  no simple queries).
-- A connection the server dropped, or that said it is ending the session, is closed when given
-  back, never reused: the next transaction opens another.
+- BEGIN, and the transaction's timeouts (SESSION_SETTINGS), go out with the transaction's first
+  batch: no round trip of their own.
+- A connection that broke, whose session ended, or whose batch was given up is closed when given
+  back, never reused: the next transaction takes another.
 """
 
 import asyncio
@@ -26,14 +22,10 @@ from psycopg import pq
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from api.db.connections import Outcome, Work, translate
-from api.db.postgres_reads import (
-    NUMBERED,
-    LoopConnection,
-    LoopDriverConnection,
-    PostgresReads,
-    Statement,
-    connection_lost,
-)
+from api.db.postgres_conninfo import SESSION_SETTINGS
+from api.db.postgres_pipeline import Batch, Result, Statement, lost
+from api.db.postgres_pool import Connection
+from api.db.postgres_reads import NUMBERED, LoopDriverConnection, PostgresReads
 from api.driver import DriverConnection
 
 _BEGIN, _COMMIT, _ROLLBACK = b"BEGIN", b"COMMIT", b"ROLLBACK"
@@ -54,13 +46,22 @@ class LoopTransaction:
 
     sqlite = False
 
-    def __init__(self, connection: LoopConnection, reads: PostgresReads) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        reads: PostgresReads,
+        session: tuple[str, str],
+        pooled: bool = True,
+    ) -> None:
         self.connection = connection
         self._reads = reads
+        self._session = session
+        self._pooled = pooled  # else a connection of its own, closed when given back
+        self.ended = False  # its session is over, or can't be trusted: never reused
         self._begin = False
         self._queued: list[Statement] = []
         self._sending: asyncio.Task[None] | None = None  # the batches going out, if any
-        self.driver: DriverConnection = LoopDriverConnection(reads, self._send)
+        self.driver: DriverConnection = LoopDriverConnection(reads.statements, self._send)
 
     def begin(self) -> None:
         self._begin = True  # sent with the first statement
@@ -82,23 +83,23 @@ class LoopTransaction:
         self._execute(_COMMIT)
 
     def rollback(self) -> None:
-        """Nothing is sent on a session the server ended: its transaction ended with it, and
-        libpq, its close not read yet, may still say it is open (a ROLLBACK would wait for an
+        """Nothing is sent on a session that ended: its transaction ended with it, and the
+        driver, its close not read yet, may still say it is open (a ROLLBACK would wait for an
         answer that never comes)."""
         self._begin = False
-        connection = self.connection.pgconn
+        pgconn = self.connection.pgconn
         if (
-            not self.connection.ended
-            and connection.status == pq.ConnStatus.OK
-            and connection.transaction_status in _IN_TRANSACTION
+            not self.ended
+            and pgconn.status == pq.ConnStatus.OK
+            and pgconn.transaction_status in _IN_TRANSACTION
         ):
             self._execute(_ROLLBACK)
 
     def _execute(self, sql: bytes) -> None:
         await_only(self._send(sql, ()))
 
-    async def _send(self, sql: bytes, values: tuple[Any, ...]) -> pq.abc.PGresult:
-        statement = self._reads.statement(sql, values)
+    async def _send(self, sql: bytes, values: tuple[Any, ...]) -> Result:
+        statement = Statement(sql, values)
         self._queued.append(statement)
         if self._sending is None:
             # At the end of this turn of the loop, with the statements of every write that
@@ -108,21 +109,22 @@ class LoopTransaction:
         return await statement.answer
 
     def give_back(self) -> None:
-        """The connection back to the reads' pool once its last batch has ended. A batch's
-        answers can come before its ReadyForQuery (in another read of the socket), so the
-        transaction may be over first: given back then, the connection would be closed as
-        busy, its socket while the loop still watched it (the next socket given that
-        descriptor failed to register: a 503, tests/reliability/test_loop_connections.py).
-        The caller does not wait: the group's answers go out at once. A connection whose
-        session the server ended gives up its batch (the close it waits for may be unread)
-        and is closed."""
+        """The connection back once its last batch has ended (the driver may still be busy
+        with it: a batch given up is being cancelled). The caller does not wait: the group's
+        answers go out at once."""
         sending = self._sending
         if sending is None:
-            self._reads.give_back(self.connection)
+            self._reads.keep(asyncio.get_running_loop().create_task(self._give_back()))
             return
-        if self.connection.ended:
-            sending.cancel()
-        sending.add_done_callback(lambda _: self._reads.give_back(self.connection))
+        sending.add_done_callback(
+            lambda _: self._reads.keep(asyncio.get_running_loop().create_task(self._give_back()))
+        )
+
+    async def _give_back(self) -> None:
+        if self._pooled:
+            await self._reads.pool.give_back(self.connection, self.ended)
+        else:
+            await self.connection.close()
 
     async def _send_queued(self) -> None:
         """Batch after batch, one at a time on the connection, until none is left."""
@@ -131,23 +133,30 @@ class LoopTransaction:
                 batch, self._queued = self._queued, []
                 if self._begin:
                     self._begin = False
-                    batch.insert(0, self._reads.statement(_BEGIN, ()))
+                    batch[:0] = [
+                        Statement(_BEGIN, (), awaited=False),
+                        Statement(SESSION_SETTINGS, self._session, awaited=False),
+                    ]
                 await self._run(batch)
         finally:
             self._sending = None
 
-    async def _run(self, batch: list[Statement]) -> None:
+    async def _run(self, statements: list[Statement]) -> None:
+        batch = Batch(self.connection, statements, self._reads.silence)
         try:
-            skipped = await self.connection.run(batch)
+            skipped = await batch.run()
         except psycopg.Error as error:  # the connection broke: no statement is answered
-            for statement in batch:
-                statement.failed(error)
+            batch.fail(error)
             skipped = []
-        # Nobody awaits BEGIN's answer: its error, if any, is taken here (and given to the
-        # statements it made the server skip). The others skipped after a failure get what
-        # any statement of an aborted transaction gets: in_failed_sql_transaction.
-        first = batch[0].answer
-        began = first.exception() if batch[0].sql == _BEGIN and first.done() else None
+        finally:
+            self.ended = self.ended or batch.ended
+        # Nobody awaits BEGIN's answer, nor the settings': their error, if any, is taken here
+        # (and given to the statements it made the server skip). The others skipped after a
+        # failure get what any statement of an aborted transaction gets: in_failed_sql_transaction.
+        opening = [s.answer for s in statements[:2] if s.sql in (_BEGIN, SESSION_SETTINGS)]
+        began = next(
+            (a.exception() for a in opening if a.done() and a.exception() is not None), None
+        )
         cause = began or psycopg.errors.InFailedSqlTransaction(
             "not run: an earlier statement of the transaction failed"
         )
@@ -157,21 +166,37 @@ class LoopTransaction:
 
 class LoopTransactions:
     """Group commit's connections on PostgreSQL (what `Connections` is on the thread's side):
-    transactions on the reads' connections, run from a greenlet on the loop."""
+    transactions on the pool's connections, run from a greenlet on the loop."""
 
     on_loop = True
 
-    def __init__(self, reads: PostgresReads, slots: int, error: type[Exception]) -> None:
+    def __init__(
+        self,
+        reads: PostgresReads,
+        slots: int,
+        error: type[Exception],
+        session: tuple[str, str],
+        alone: tuple[str, str],
+    ) -> None:
         self._reads = reads
+        self._session = session  # statement_timeout and lock_timeout, for a group
+        self._alone = alone  # and for a write waiting for a lock on its own
         # At most one retry per slot: after a restart every idle connection may be dead.
         self.slots = slots
         self.error = error  # psycopg's base error: what a statement raises
 
     @contextlib.contextmanager
-    def checkout(self, live: bool = False) -> Iterator[LoopTransaction]:
-        """A connection for a transaction; with `live`, a new one (to look up a lost commit: an
-        idle one may be as dead as the one the commit was lost on)."""
-        transaction = LoopTransaction(await_only(self._reads.take(fresh=live)), self._reads)
+    def checkout(self, live: bool = False, alone: bool = False) -> Iterator[LoopTransaction]:
+        """A connection for a transaction; with `live`, a new one outside the pool (to look up
+        a lost commit: a pooled one may be as dead as the one the commit was lost on); with
+        `alone`, one whose transaction waits for locks as long as HEROES_DB_LOCK_TIMEOUT."""
+        pool = self._reads.pool
+        try:
+            connection = await_only(pool.fresh() if live else pool.take())
+        except psycopg.Error as error:  # the server can't be reached: nothing was sent
+            raise translate(error, NUMBERED, self.error, lost=False) from error
+        session = self._alone if alone else self._session
+        transaction = LoopTransaction(connection, self._reads, session, pooled=not live)
         try:
             yield transaction
         finally:
@@ -182,10 +207,10 @@ class LoopTransactions:
         if the connection is lost), anything else (a bug in a write's work) as it is."""
         if not isinstance(error, psycopg.Error):
             return error
-        lost = connection_lost(error)
-        if lost and connection is not None:
-            connection.connection.ended = True
-        return translate(error, NUMBERED, self.error, lost)
+        gone = lost(error)
+        if gone and connection is not None:
+            connection.ended = True
+        return translate(error, NUMBERED, self.error, gone)
 
     def pause(self, seconds: float) -> None:
         await_only(asyncio.sleep(seconds))

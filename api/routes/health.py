@@ -1,9 +1,10 @@
-"""GET /health: is the service up, and does its database answer?"""
+"""GET /health: is the service up, and can its database take writes?"""
 
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
@@ -12,7 +13,7 @@ from api.access import OPEN, CheckedRoute, policy
 from api.db import Overloaded
 from api.deps import DatabaseDep
 from api.driver import DriverConnection
-from api.errors import COMMON_RESPONSES
+from api.errors import COMMON_RESPONSES, describe, logger
 from api.openapi import operation_id
 
 router = APIRouter(
@@ -22,30 +23,62 @@ router = APIRouter(
     route_class=CheckedRoute,
 )
 
+READ_ONLY = (
+    "The database is read-only (a standby, or a role or database with "
+    "default_transaction_read_only): writes get 503"
+)
+UNREACHABLE = "The database does not answer"
+
 
 class Health(SQLModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"]
+    detail: str | None = Field(
+        default=None, max_length=200, description="Why the service is unavailable, if it is."
+    )
 
 
-_PING = text("SELECT 1")
+# Whether the database refuses writes: a standby (in recovery), or a session that starts
+# read-only. SQLite's file is the service's own: a write to a read-only one fails on its own.
+_READ_ONLY = {
+    "postgresql": text(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+    ),
+    "sqlite": text("SELECT 0"),
+}
 
 
-def _ping(connection: DriverConnection) -> None:
-    connection.rows(_PING, {})
+def _read_only(connection: DriverConnection) -> bool:
+    return bool(connection.rows(_READ_ONLY[connection.dialect_name], {})[0][0])
+
+
+def _unavailable(body: Health) -> JSONResponse:
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=503, headers={"Retry-After": "1"}
+    )
 
 
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database does not answer"}},
+    response_model_exclude_none=True,
+    responses={
+        503: {
+            "model": Health,
+            "description": "The database does not answer, or can't take writes (read-only)",
+        }
+    },
 )
 @policy(OPEN)  # a load balancer's probe: no key, no rate limit
 async def health(db: DatabaseDep) -> Any:
-    """Report whether the database answers a trivial query."""
+    """Report whether the database answers, and takes writes."""
     try:
-        await db.read(_ping)
-    except (SQLAlchemyError, Overloaded):
-        body = Health(status="unavailable", database="unreachable")
-        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
+        read_only = await db.read(_read_only)
+    except (SQLAlchemyError, Overloaded) as error:
+        logger.warning("health: database unreachable: %s", describe(error))
+        return _unavailable(
+            Health(status="unavailable", database="unreachable", detail=UNREACHABLE)
+        )
+    if read_only:
+        return _unavailable(Health(status="unavailable", database="ok", detail=READ_ONLY))
     return Health(status="ok", database="ok")

@@ -27,58 +27,20 @@ import contextlib
 import struct
 import threading
 from collections.abc import Iterator
-from typing import Self
 
-from sqlalchemy.engine import URL
+from _proxy import Proxy, first_done
 
 
-class _Proxy:
+class _Proxy(Proxy):
+    """A proxy that loses every `every`-th of what its subclass counts, once armed."""
+
     def __init__(self, target_port: int, every: int) -> None:
-        self.target_port = target_port
+        super().__init__(target_port)
         self.every = every
         self.armed = False  # losses start once armed (a server's start-up is left alone)
-        self.port = 0
         self.seen = 0  # what the subclass counts: COMMITs, or responses
         self.lost = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
         self._lock = threading.Lock()
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        started = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
-        )
-        self._server = started.result(timeout=10)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        # Every connection's task ended here, on the running loop: left pending, a task is
-        # collected later, after the loop is gone, and its cleanup (closing its sockets) fails
-        # inside whichever test is running then (CI saw it, as an unraisable exception).
-        stopped = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-        stopped.result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def through(self, url: URL) -> str:
-        """`url` (PostgreSQL's) through this proxy, unencrypted: an encrypted stream can't be
-        read."""
-        query = {**url.query, "sslmode": "disable", "gssencmode": "disable"}
-        return url.set(host="127.0.0.1", port=self.port, query=query).render_as_string(
-            hide_password=False
-        )
 
     def _should_lose(self) -> bool:
         """Count one more; True for every n-th once armed."""
@@ -90,31 +52,6 @@ class _Proxy:
                 return False
             self.lost += 1
             return True
-
-    async def _serve(
-        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
-    ) -> None:
-        try:
-            server_in, server_out = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            client_out.close()
-            return
-        try:
-            await self._relay(client_in, client_out, server_in, server_out)
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            for writer in (client_out, server_out):
-                writer.close()
-
-    async def _relay(
-        self,
-        client_in: asyncio.StreamReader,
-        client_out: asyncio.StreamWriter,
-        server_in: asyncio.StreamReader,
-        server_out: asyncio.StreamWriter,
-    ) -> None:
-        raise NotImplementedError
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
@@ -139,17 +76,6 @@ async def _message(client_in: asyncio.StreamReader) -> tuple[bytes, bytes, bytes
     (length,) = struct.unpack("!I", head)
     body = await client_in.readexactly(length - 4)
     return kind, body, kind + head + body
-
-
-async def _first_done(*coroutines: object) -> None:
-    """Run both directions; when either ends, the connection is over."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]  # type: ignore[call-overload]
-    _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, OSError, asyncio.IncompleteReadError):
-            await task
 
 
 class CommitAnswerLoser(_Proxy):
@@ -188,7 +114,7 @@ class CommitAnswerLoser(_Proxy):
                 client_out.write(data)
                 await client_out.drain()
 
-        await _first_done(to_server(), to_client())
+        await first_done(to_server(), to_client())
 
 
 def _error(sqlstate: str, message: str) -> bytes:
@@ -238,7 +164,7 @@ class ServerGoesSilent(_Proxy):
                     await client_out.drain()
             await silent.wait()  # the server's side ended: the client's is held regardless
 
-        await _first_done(to_server(), to_client())
+        await first_done(to_server(), to_client())
 
 
 class ServerLoginFailing(ServerGoesSilent):
@@ -288,7 +214,7 @@ class HttpAnswerLoser(_Proxy):
                 client_out.write(head + body)
                 await client_out.drain()
 
-        await _first_done(_pipe(client_in, server_out), to_client())
+        await first_done(_pipe(client_in, server_out), to_client())
 
 
 def _content_length(head: bytes) -> int:

@@ -5,10 +5,10 @@ group are committed; nothing is answered before it is committed."""
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -22,6 +22,8 @@ from api.driver import DriverConnection
 from api.main import create_app
 from api.migrate import upgrade_to_head
 from tests.conftest import LOOPBACK, Gate, until
+
+T = TypeVar("T")
 
 _COUNT = select(func.count()).select_from(crud.hero_table)
 # Inserting hero 1 twice breaks the primary key: a failure of the database's own.
@@ -61,6 +63,19 @@ async def _in_one_group(database: Database, works: list[Work[Any]]) -> list[Any]
         return await asyncio.gather(*writes, return_exceptions=True)
 
 
+def _run(database: Database, scenario: Awaitable[T]) -> T:
+    """Run `scenario` on an event loop of its own, then close `database` on the same loop (its
+    PostgreSQL pool lives on the loop it was first used on)."""
+
+    async def then_close() -> T:
+        try:
+            return await scenario
+        finally:
+            await database.close()
+
+    return asyncio.run(then_close())
+
+
 def _database(url: str) -> Database:
     return Database(create_engine(url), Settings(DATABASE_URL=url))
 
@@ -86,8 +101,7 @@ def test_writes_sent_together_share_one_transaction(database_url: str) -> None:
             await ready(5)
             return await asyncio.gather(*writes)
 
-    outcomes = asyncio.run(scenario())
-    database.close()
+    outcomes = _run(database, scenario())
     assert len({transaction for transaction, _ in outcomes}) == 1
     # Each got its own hero, in the order sent.
     assert [hero["name"] for _, hero in outcomes] == [f"Hero {n}" for n in range(5)]
@@ -114,8 +128,7 @@ def test_on_postgresql_a_groups_writes_run_side_by_side_on_the_event_loop(
             await ready(3)
             return threading.get_ident(), await asyncio.gather(*writes)
 
-    loop_thread, outcomes = asyncio.run(scenario())
-    database.close()
+    loop_thread, outcomes = _run(database, scenario())
     assert {thread for thread, *_ in outcomes} == {loop_thread}
     assert len({transaction for _, transaction, *_ in outcomes}) == 1
     # Side by side: every write's first hero was inserted before any write's second (one after
@@ -133,28 +146,28 @@ def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url:
         crud.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
         raise RuntimeError("a bug after a statement ran")
 
-    async def scenario() -> list[Any]:
+    async def names() -> list[str]:
+        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+        return [hero["name"] for hero in page]
+
+    async def scenario() -> tuple[list[Any], list[str]]:
         await database.write(_created("Hero 1"))  # id 1 exists: the duplicate fails
-        return await _in_one_group(
+        outcomes = await _in_one_group(
             database,
             [_created("Before"), duplicate, _created("Between"), broken, _created("After")],
         )
+        return outcomes, await names()
 
-    before, failed, between, bug, after = asyncio.run(scenario())
+    (before, failed, between, bug, after), stored = _run(database, scenario())
     assert isinstance(failed, IntegrityError)  # the database's error, as SQLAlchemy names it
     assert isinstance(bug, RuntimeError)
     assert [hero["name"] for _, hero in (before, between, after)] == ["Before", "Between", "After"]
     # The failing writes were told at once; the rest ran again together, not one by one.
     assert len({transaction for transaction, _ in (before, between, after)}) == 1
 
-    async def names() -> list[str]:
-        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
-        return [hero["name"] for hero in page]
-
     # Committed: the three good ones (and hero 1); nothing of the two failures, not even the
     # statement that ran before the bug.
-    assert asyncio.run(names()) == ["Hero 1", "Before", "Between", "After"]
-    database.close()
+    assert stored == ["Hero 1", "Before", "Between", "After"]
 
 
 def test_each_request_of_a_group_gets_its_own_status(database_url: str) -> None:
@@ -206,8 +219,7 @@ def test_a_write_is_answered_only_once_committed(database_url: str) -> None:
             await database.read(lambda c: crud.list_heroes(c, 0, 10, None, crud.Filters()))
         )
 
-    assert asyncio.run(scenario()) == (1, 1)
-    database.close()
+    assert _run(database, scenario()) == (1, 1)
     observer.dispose()
 
 
@@ -286,8 +298,7 @@ def test_a_group_whose_commit_lands_then_raises_is_not_run_again(tmp_path: Path)
             database, [_arming(plan, "One"), _created("Two"), _created("Three")]
         )
 
-    outcomes = asyncio.run(scenario())
-    database.close()
+    outcomes = _run(database, scenario())
     # Committed once, and each request is answered with what happened: its hero.
     assert _stored_names(path) == ["One", "Two", "Three"]
     assert [hero["name"] for _, hero in outcomes] == ["One", "Two", "Three"]
@@ -298,10 +309,7 @@ def test_a_lone_write_whose_commit_lands_then_raises_is_acknowledged(tmp_path: P
     path = str(tmp_path / "heroes.db")
     plan = _CommitPlan()
     database = _flaky_database(path, plan)
-    try:
-        _, hero = asyncio.run(database.write(_arming(plan, "Alone")))
-    finally:
-        database.close()
+    _, hero = _run(database, database.write(_arming(plan, "Alone")))
     assert _stored_names(path) == ["Alone"]
     assert hero["name"] == "Alone"
 
@@ -316,10 +324,9 @@ def test_a_commit_whose_outcome_cant_be_learnt_is_unknown_not_retried(tmp_path: 
         return await _in_one_group(database, [_arming(plan, "One"), _created("Two")])
 
     try:
-        outcomes = asyncio.run(scenario())
+        outcomes = _run(database, scenario())
     finally:
         plan.unreachable = False
-        database.close()
     assert [type(outcome) for outcome in outcomes] == [OutcomeUnknown, OutcomeUnknown]
     # It had landed: telling the callers it failed would have been the lie; running it again,
     # the duplicate.
@@ -331,22 +338,20 @@ def test_a_write_left_in_line_past_its_deadline_is_refused_unsent(database_url: 
         create_engine(database_url), Settings(DATABASE_URL=database_url, DB_POOL_TIMEOUT=0.2)
     )
 
-    async def scenario() -> tuple[Any, int]:
+    async def scenario() -> tuple[Any, int, list[str]]:
         async with held_writer(database):
             # The writer stays held: the write's deadline passes while it is still in line.
             late = database.write(_created("Late"))
             outcome = (await asyncio.gather(late, return_exceptions=True))[0]
-            return outcome, database.writes_queued
-
-    outcome, queued = asyncio.run(scenario())
-    assert isinstance(outcome, Overloaded)
-    assert queued == 0  # it left the line
-    names = asyncio.run(
-        database.read(
+            queued = database.writes_queued
+        names = await database.read(
             lambda c: [h["name"] for h in crud.list_heroes(c, 0, 100, None, crud.Filters())]
         )
-    )
-    database.close()
+        return outcome, queued, names
+
+    outcome, queued, names = _run(database, scenario())
+    assert isinstance(outcome, Overloaded)
+    assert queued == 0  # it left the line
     assert "Late" not in names
 
 
@@ -367,10 +372,7 @@ def test_a_group_whose_marker_row_had_gone_commits_once_and_the_next_has_a_new_r
         page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
         return [hero["name"] for hero in page]
 
-    try:
-        assert asyncio.run(scenario()) == ["First", "Second", "Third"]
-    finally:
-        database.close()
+    assert _run(database, scenario()) == ["First", "Second", "Third"]
     with engine.connect() as connection:
         rows = connection.execute(select(markers.marker_table.c.seq)).all()
     engine.dispose()
@@ -397,10 +399,7 @@ def test_on_postgresql_writes_in_line_take_no_connection_slot(postgres_url: str)
             done = await asyncio.gather(*writes)
             return {hero["name"] for hero in page}, {hero["name"] for _, hero in done}
 
-    try:
-        read, written = asyncio.run(scenario())
-    finally:
-        database.close()
+    read, written = _run(database, scenario())
     assert written == {"W0", "W1", "W2"}
     assert not read & written  # read while the writes were still in line
 
@@ -417,10 +416,7 @@ def test_on_postgresql_writes_beyond_the_line_are_shed_at_once(postgres_url: str
             await ready(2)
             return await asyncio.gather(*writes, return_exceptions=True)
 
-    try:
-        outcomes = asyncio.run(scenario())
-    finally:
-        database.close()
+    outcomes = _run(database, scenario())
     assert [type(outcome) for outcome in outcomes[2:]] == [Overloaded, Overloaded]
     assert [hero["name"] for _, hero in outcomes[:2]] == ["W0", "W1"]
 
@@ -446,10 +442,7 @@ def test_on_postgresql_writes_that_fail_together_leave_the_group_together(
     async def scenario() -> list[Any]:
         return await _in_one_group(database, [broken, broken, good, broken])
 
-    try:
-        outcomes = asyncio.run(scenario())
-    finally:
-        database.close()
+    outcomes = _run(database, scenario())
     assert [type(outcome) for outcome in outcomes] == [
         RuntimeError,
         RuntimeError,

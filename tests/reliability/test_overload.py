@@ -40,10 +40,12 @@ def test_requests_beyond_the_queue_are_shed_at_once(database_url: str) -> None:
         return outcome, time.monotonic() - start
 
     async def scenario() -> list[tuple[object, float]]:
-        return await asyncio.gather(*(timed() for _ in range(8)))
+        try:
+            return await asyncio.gather(*(timed() for _ in range(8)))
+        finally:
+            await database.close()
 
     outcomes = asyncio.run(scenario())
-    database.close()
     # 2 run, 3 wait their turn, 3 are refused without waiting.
     assert [outcome for outcome, _ in outcomes].count(1) == 5
     refused = [seconds for outcome, seconds in outcomes if isinstance(outcome, Overloaded)]

@@ -35,12 +35,13 @@ HERO = {"name": "Pooled", "secret_name": "Many Hands"}
 
 
 @contextmanager
-def pgbouncer(admin: URL, pool_size: int) -> Iterator[int]:
-    """deploy/pgbouncer.ini (what scripts/topology runs) on a free port; yields the port."""
+def pgbouncer(admin: URL, pool_size: int, mode: str = "transaction") -> Iterator[int]:
+    """deploy/pgbouncer.ini (what scripts/topology runs, in pool mode `mode`) on a free port;
+    yields the port. Nothing in it is there for the service: PgBouncer's defaults otherwise."""
     run_dir = Path(tempfile.mkdtemp(prefix="heroes-pgbouncer-"))
     run_dir.chmod(0o777)  # PgBouncer runs as the postgres user
     port = free_port()
-    command = pgbouncer_command(run_dir, admin, port, pool_size)
+    command = pgbouncer_command(run_dir, admin, port, pool_size, mode)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
@@ -127,7 +128,7 @@ def test_a_read_whose_server_connection_pgbouncer_lost_runs_again_and_logs_nothi
                 after = db.read(lambda driver: driver.rows(_ONE, {}))
                 return await asyncio.wait_for(slept, 10), await asyncio.wait_for(after, 10)
             finally:
-                db.close()
+                await db.close()
 
         with caplog.at_level(logging.WARNING):
             slept, after = asyncio.run(scenario())

@@ -320,13 +320,16 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
         await held
         return await first, await second
 
-    try:
-        first, second = asyncio.run(scenario())
-    finally:
-        gate.set()
-        release.set()
-        first_db.close()
-        second_db.close()
+    async def then_close() -> tuple[Answer, Answer]:
+        try:
+            return await scenario()
+        finally:
+            gate.set()
+            release.set()
+            await first_db.close()
+            await second_db.close()
+
+    first, second = asyncio.run(then_close())
     assert (first.replayed, second.replayed) == (False, True)
     assert second.body == first.body
     checker = create_engine(database_url)

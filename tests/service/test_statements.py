@@ -35,7 +35,7 @@ def _every_statement(connection: DriverConnection) -> None:
     for versions in (frozenset({7}), None):
         crud.delete_hero(connection, hero["id"], versions)
     keys.active_keys(connection)
-    health._ping(connection)
+    health._read_only(connection)
     claim = Claim("key:k", f"k-{time.time_ns()}", "POST", "/heroes/", "f" * 64)
     keyed = Idempotency(60)
     for look_first in (False, True):

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_database import HealthDatabase
 from ..models.health_status import HealthStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Health")
 
@@ -18,16 +19,24 @@ class Health:
     Attributes:
         database (HealthDatabase):
         status (HealthStatus):
+        detail (None | str | Unset): Why the service is unavailable, if it is.
     """
 
     database: HealthDatabase
     status: HealthStatus
+    detail: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         database = self.database.value
 
         status = self.status.value
+
+        detail: None | str | Unset
+        if isinstance(self.detail, Unset):
+            detail = UNSET
+        else:
+            detail = self.detail
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -37,6 +46,8 @@ class Health:
                 "status": status,
             }
         )
+        if detail is not UNSET:
+            field_dict["detail"] = detail
 
         return field_dict
 
@@ -47,9 +58,19 @@ class Health:
 
         status = HealthStatus(d.pop("status"))
 
+        def _parse_detail(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        detail = _parse_detail(d.pop("detail", UNSET))
+
         health = cls(
             database=database,
             status=status,
+            detail=detail,
         )
 
         health.additional_properties = d

@@ -67,7 +67,7 @@ def sync_detailed(
 ) -> Response[ErrorMessage | Health | ServerError]:
     """Health
 
-     Report whether the database answers a trivial query.
+     Report whether the database answers, and takes writes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,7 +92,7 @@ def sync(
 ) -> ErrorMessage | Health | ServerError | None:
     """Health
 
-     Report whether the database answers a trivial query.
+     Report whether the database answers, and takes writes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,7 +113,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorMessage | Health | ServerError]:
     """Health
 
-     Report whether the database answers a trivial query.
+     Report whether the database answers, and takes writes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +136,7 @@ async def asyncio(
 ) -> ErrorMessage | Health | ServerError | None:
     """Health
 
-     Report whether the database answers a trivial query.
+     Report whether the database answers, and takes writes.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
