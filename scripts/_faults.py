@@ -158,11 +158,12 @@ class FaultReport:
 
 
 def request_bound(statement_timeout: float, pool_timeout: float) -> float:
-    """The longest a request may take (README, "How long a request can take"): its wait for a
-    connection or its group, its statements (statement_timeout and the 2 s grace after which
-    a silent server is given up), and, for a write whose COMMIT went unanswered, looking the
-    commit up (as long again)."""
-    return 2 * (pool_timeout + statement_timeout + 2)
+    """The longest a request may take (README, "How long a request can take"): its wait in line
+    (HEROES_DB_POOL_TIMEOUT), for a connection (as long), its statements (statement_timeout and
+    the 2 s grace after which a silent server is given up), and, for a write whose COMMIT went
+    unanswered, looking the commit up (until HEROES_DB_POOL_TIMEOUT has passed, the last look
+    taking a connect and a bounded batch: 3 × HEROES_DB_POOL_TIMEOUT + 2 s)."""
+    return 5 * pool_timeout + statement_timeout + 4
 
 
 def drill(

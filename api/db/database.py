@@ -91,6 +91,7 @@ class Database:
                 self._connections.error,
                 session=(session[0], str(group_lock_ms)),
                 alone=session,
+                lookup_silence=settings.db_pool_timeout + SILENT_SERVER_GRACE_SECONDS,
             )
         # On PostgreSQL a write waiting for its group holds no connection (the group has one,
         # on the loop): it takes none of the slots, and the group's own line is the bound

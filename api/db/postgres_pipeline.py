@@ -10,9 +10,9 @@ psycopg's pipeline mode (AsyncConnection.pipeline(), one cursor per statement, o
 - A batch is bounded: it fails with ServerSilent once no statement could still be running on
   the server (`silence`: statement_timeout and a grace), or once the server has stopped
   answering after an error (PgBouncer that can't log in to a server says so, then nothing).
-  Its statements are answered then, at the bound; the exchange is cancelled, which makes the
-  driver cancel the statement on the server (or close the connection if that fails), and the
-  connection is never reused.
+  Its statements are answered then, at the bound, and the connection is closed (cancelled
+  twice, the driver gives up cancelling and closes it: nothing can be running there that a
+  cancel request would stop), never reused.
 """
 
 import asyncio
@@ -28,6 +28,8 @@ from api.driver import Row
 from api.limits import STALLED_AFTER_ERROR_SECONDS
 
 _TUPLES = pq.ExecStatus.TUPLES_OK
+# How soon the exchange of a batch given up is cancelled a second time (see _Watch._give_up).
+_AGAIN_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -235,9 +237,11 @@ class _Watch:
             self.arm(loop)
 
     def _give_up(self, error: psycopg.Error) -> None:
-        """Answer every statement now; the exchange's task is cancelled (the driver cancels
-        the statement on the server, or closes the connection) and ends in the background."""
+        """Answer every statement now, and end the exchange: cancelled once, the driver sends
+        the server a cancel request and waits for it (up to 10 s, holding the connection);
+        cancelled again meanwhile, it closes the connection at once."""
         self.gave_up = error
         self._batch.ended = True
         self._batch.fail(error)
         self._exchange.cancel()
+        asyncio.get_running_loop().call_later(_AGAIN_SECONDS, self._exchange.cancel)

@@ -9,6 +9,7 @@ transaction mode may hand the next statement to another server connection).
   second of the database, not after the backoff's last, longest delay.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,8 @@ class Pool:
             name="heroes-api",
         )
         self._opened = False
+        self._drained_at = -1.0
+        self._draining: set[asyncio.Task[None]] = set()
         # Called as connections are taken and given back (the metrics' gauge).
         self.watchers: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
@@ -79,6 +82,18 @@ class Pool:
         if ended and not connection.closed:
             await connection.close()
         await self._pool.putconn(connection)
+
+    def suspect(self) -> None:
+        """A connection went silent: the way to the server may be broken for every connection,
+        and an idle one would only show it when next used (a 503, after the silence bound).
+        Its idle connections are replaced (at most once a second): new ones are cheap."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._drained_at < 1.0:
+            return
+        self._drained_at = loop.time()
+        task = loop.create_task(self._pool.drain())
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
 
     async def fresh(self) -> Connection:
         """A new connection outside the pool (to look up a lost commit: a pooled one may be as

@@ -143,6 +143,8 @@ class PostgresReads:
             skipped = await batch.run()
         except psycopg.Error as error:  # every statement not answered has its error
             batch.fail(error)
+            if isinstance(error, ServerSilent):
+                self.pool.suspect()
             return
         except asyncio.CancelledError:  # every read of it abandoned
             return

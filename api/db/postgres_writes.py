@@ -23,7 +23,7 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 from api.db.connections import Outcome, Work, translate
 from api.db.postgres_conninfo import SESSION_SETTINGS
-from api.db.postgres_pipeline import Batch, Result, Statement, lost
+from api.db.postgres_pipeline import Batch, Result, ServerSilent, Statement, lost
 from api.db.postgres_pool import Connection
 from api.db.postgres_reads import NUMBERED, LoopDriverConnection, PostgresReads
 from api.driver import DriverConnection
@@ -51,11 +51,13 @@ class LoopTransaction:
         connection: Connection,
         reads: PostgresReads,
         session: tuple[str, str],
+        silence: float,
         pooled: bool = True,
     ) -> None:
         self.connection = connection
         self._reads = reads
         self._session = session
+        self._silence = silence  # how long a batch may go unanswered (postgres_pipeline)
         self._pooled = pooled  # else a connection of its own, closed when given back
         self.ended = False  # its session is over, or can't be trusted: never reused
         self._begin = False
@@ -142,12 +144,14 @@ class LoopTransaction:
             self._sending = None
 
     async def _run(self, statements: list[Statement]) -> None:
-        batch = Batch(self.connection, statements, self._reads.silence)
+        batch = Batch(self.connection, statements, self._silence)
         try:
             skipped = await batch.run()
         except psycopg.Error as error:  # the connection broke: no statement is answered
             batch.fail(error)
             skipped = []
+            if isinstance(error, ServerSilent):
+                self._reads.pool.suspect()
         finally:
             self.ended = self.ended or batch.ended
         # Nobody awaits BEGIN's answer, nor the settings': their error, if any, is taken here
@@ -177,10 +181,14 @@ class LoopTransactions:
         error: type[Exception],
         session: tuple[str, str],
         alone: tuple[str, str],
+        lookup_silence: float,
     ) -> None:
         self._reads = reads
         self._session = session  # statement_timeout and lock_timeout, for a group
         self._alone = alone  # and for a write waiting for a lock on its own
+        # A lost commit's lookup waits for a lock no longer than the lookup's own deadline:
+        # its batch is bounded by that, not by the statement timeout.
+        self._lookup_silence = min(reads.silence, lookup_silence)
         # At most one retry per slot: after a restart every idle connection may be dead.
         self.slots = slots
         self.error = error  # psycopg's base error: what a statement raises
@@ -196,7 +204,10 @@ class LoopTransactions:
         except psycopg.Error as error:  # the server can't be reached: nothing was sent
             raise translate(error, NUMBERED, self.error, lost=False) from error
         session = self._alone if alone else self._session
-        transaction = LoopTransaction(connection, self._reads, session, pooled=not live)
+        silence = self._lookup_silence if live else self._reads.silence
+        transaction = LoopTransaction(
+            connection, self._reads, session, silence=silence, pooled=not live
+        )
         try:
             yield transaction
         finally:
