@@ -162,7 +162,7 @@ def request_bound(statement_timeout: float, pool_timeout: float) -> float:
     (HEROES_DB_POOL_TIMEOUT), for a connection (as long), its statements (statement_timeout and
     the 2 s grace after which a silent server is given up), and, for a write whose COMMIT went
     unanswered, looking the commit up (until HEROES_DB_POOL_TIMEOUT has passed, the last look
-    taking a connect and a bounded batch: 3 × HEROES_DB_POOL_TIMEOUT + 2 s)."""
+    taking a connect and a bounded batch: 3 x HEROES_DB_POOL_TIMEOUT + 2 s)."""
     return 5 * pool_timeout + statement_timeout + 4
 
 

@@ -48,7 +48,7 @@ async def by_hand(connection: psycopg.AsyncConnection[Any], batch: int) -> None:
             result_format=pq.Format.BINARY,
         )  # fmt: skip
     pgconn.pipeline_sync()
-    while pgconn.flush():
+    while pgconn.flush():  # noqa: ASYNC110 (a batch larger than the socket's buffer)
         await asyncio.sleep(0)
     done = loop.create_future()
     synced = False
@@ -93,7 +93,7 @@ async def measure(url: str) -> None:
                 costs[name].append((time.process_time() - start) / ROUNDS / batch * 1e6)
             ratios.append(costs["public"][-1] / costs["hand"][-1])
         public, hand = statistics.median(costs["public"]), statistics.median(costs["hand"])
-        print(f"| {batch} | {public:.0f} | {hand:.0f} | {statistics.median(ratios):.1f}× |")
+        print(f"| {batch} | {public:.0f} | {hand:.0f} | {statistics.median(ratios):.1f}x |")
     await connection.close()
     await raw.close()
 
