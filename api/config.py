@@ -1,17 +1,20 @@
 """Every setting the service reads, in one place, from the environment."""
 
+import ipaddress
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
+# The files prometheus-client's multiprocess mode writes: `<kind>_<pid>.db`.
+METRICS_FILE = re.compile(r"^(counter|histogram|summary|gauge_[a-z]+)_\d+\.db$")
+
+_SCHEME = re.compile(r"^([A-Za-z0-9+]+)://")
 DATABASE_URL_FORMS = (
     "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
 )
@@ -30,7 +33,11 @@ class Settings(BaseSettings):
     migrate_on_startup: bool = Field(
         default=True, description="Apply pending Alembic migrations when the app starts."
     )
-    db_pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Requests that may use the database at once, per worker (their connections).",
+    )
     db_max_overflow: int = Field(default=0, ge=0, description="Extra connections under load.")
     db_pool_timeout: float = Field(
         default=5.0,
@@ -55,7 +62,7 @@ class Settings(BaseSettings):
         default=False,
         description="PostgreSQL: let psycopg prepare the statements of the start-up migrations "
         "and the CLI (only on direct connections or poolers that track prepared statements). "
-        "Requests never prepare: their reads and writes go through libpq on the event loop.",
+        "Requests never prepare.",
     )
     idempotency_ttl: timedelta = Field(
         default=timedelta(hours=24),
@@ -123,6 +130,15 @@ class Settings(BaseSettings):
         description="redis://host:6379/0: rate-limit counters shared by workers and replicas.",
     )
 
+    # prometheus-client's own variable (read by name, not prefixed): where several workers'
+    # metrics meet. Unset: a temporary folder of the service's, removed when it stops.
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="With --workers N: a folder of the metrics' own, where the workers' metrics "
+        "meet (their files of an earlier run are removed at start; nothing else is touched).",
+    )
+
     # Browsers on other origins (CORS); none are allowed unless listed.
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -132,10 +148,31 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
+        """Its dialect, read without SQLAlchemy: a mistake in another setting is then told
+        without loading it (a configuration mistake is told within a second). The URL itself
+        is read by SQLAlchemy below, once every setting is valid."""
+        scheme = _SCHEME.match(value)
+        if scheme is None:
+            raise ValueError(f"not a database URL: write it as {DATABASE_URL_FORMS}")
+        dialect = scheme.group(1).lower()
+        if dialect not in ("sqlite", "postgres", "postgresql", "postgresql+psycopg"):
+            raise ValueError(
+                f"{dialect!r} is not supported (SQLite and PostgreSQL through psycopg are): "
+                f"write it as {DATABASE_URL_FORMS}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _database_url(self) -> "Settings":
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
-            url = make_url(value)
+            url = make_url(self.database_url)
         except ArgumentError:
-            raise ValueError(f"not a database URL: write it as {DATABASE_URL_FORMS}") from None
+            raise ValueError(
+                f"DATABASE_URL: not a database URL: write it as {DATABASE_URL_FORMS}"
+            ) from None
         if url.drivername in ("postgres", "postgresql"):
             # postgres:// is what most hosts hand out; SQLAlchemy would read either as psycopg2,
             # which isn't installed. Both mean PostgreSQL, through psycopg 3.
@@ -145,12 +182,8 @@ class Settings(BaseSettings):
                 # Resolved once, where the command started: the path printed is the file used,
                 # and every worker and command of this run uses the same one.
                 url = url.set(database=str(Path(url.database).resolve()))
-        elif url.drivername != "postgresql+psycopg":
-            raise ValueError(
-                f"{url.drivername!r} is not supported (SQLite and PostgreSQL through psycopg "
-                f"are): write it as {DATABASE_URL_FORMS}"
-            )
-        return url.render_as_string(hide_password=False)
+        self.database_url = url.render_as_string(hide_password=False)
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -176,10 +209,47 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in (part.strip() for part in value.split(",")):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network: write 10.0.0.5, 10.0.0.0/8, "
+                    "several separated by commas, or '*'"
+                ) from None
+        return value
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _metrics_folder(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.exists():
+            raise ValueError(f"{value} does not exist: make a folder of the metrics' own there")
+        if not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder: the metrics need a folder")
+        strangers = sorted(
+            entry.name for entry in value.iterdir() if not METRICS_FILE.match(entry.name)
+        )
+        if strangers:
+            shown = ", ".join(strangers[:3]) + (", …" if len(strangers) > 3 else "")
+            raise ValueError(
+                f"{value} holds files that are not the metrics' own ({shown}): give the "
+                "metrics a folder of their own (nothing in it was touched)"
+            )
+        return value
+
     @field_validator("rate_limit_reads", "rate_limit_writes")
     @classmethod
     def _valid_rate_limit(cls, value: str | None) -> str | None:
         if value is not None:
+            from limits import parse_many
+
             try:
                 parse_many(value)
             except ValueError:

@@ -129,17 +129,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeadMiddleware)
     if settings.cors_origins:
+        # What a page may send and read is what the contract defines (its header parameters,
+        # its documented response headers): a header added to the contract is allowed with it.
+        allowed, exposed = openapi.cors_headers(app.openapi())
         app.add_middleware(
             JsonCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=[
-                "Retry-After",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
-            ],
+            allow_headers=allowed,
+            expose_headers=exposed,
             max_age=600,
         )
     # Outermost: it sees every answer, the other middlewares' refusals included.

@@ -81,3 +81,27 @@ def install(app: FastAPI, private_reads: bool) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def cors_headers(schema: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """For CORS, from the contract itself: the request headers a page on another origin may
+    send (every header parameter, `Authorization` for an http security scheme, `Content-Type`
+    where an operation takes a body) and the response headers it may read (every one the
+    contract documents). A header the contract adds is allowed with it: no second list."""
+    sent: set[str] = set()
+    exposed: set[str] = set()
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header":
+                    sent.add(parameter["name"])
+            if "requestBody" in operation:
+                sent.add("Content-Type")
+            for response in operation.get("responses", {}).values():
+                exposed.update(response.get("headers", {}))
+    schemes = schema.get("components", {}).get("securitySchemes", {}).values()
+    if any(scheme.get("type") == "http" for scheme in schemes):
+        sent.add("Authorization")
+    return sorted(sent, key=str.lower), sorted(exposed, key=str.lower)

@@ -10,7 +10,6 @@
 """
 
 import functools
-import glob
 import logging
 import os
 import shutil
@@ -24,12 +23,12 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from api.config import Settings
+from api.config import METRICS_FILE, Settings
 from api.limits import WORKER_START_SECONDS
 from api.logs import log_config
 from api.main import create_app
 from api.metrics import MULTIPROCESS_DIR
-from api.workers import serve_workers
+from api.workers import die_with_parent, serve_workers
 
 log = logging.getLogger("uvicorn.error")
 
@@ -103,12 +102,20 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         return 0
     # Every worker builds its app from these settings (pickled to it, as uvicorn does its
     # Config): none reads them again from an environment edited for it.
-    app = functools.partial(create_app, settings)
     if options.workers > 1:
+        worker_app = functools.partial(_worker_app, settings, os.getpid())
         return _serve_workers(
-            settings, uvicorn.Config(app, factory=True, workers=options.workers, **config)
+            settings, uvicorn.Config(worker_app, factory=True, workers=options.workers, **config)
         )
-    return _serve_one(uvicorn.Config(app, factory=True, **config))
+    return _serve_one(
+        uvicorn.Config(functools.partial(create_app, settings), factory=True, **config)
+    )
+
+
+def _worker_app(settings: Settings, parent: int) -> Any:
+    """A worker's app, in the worker: first made to die with its parent."""
+    die_with_parent(parent)
+    return create_app(settings)
 
 
 def _serve_one(config: uvicorn.Config) -> int:
@@ -136,16 +143,20 @@ def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
 
 
 def _metrics_directory(settings: Settings) -> tuple[str | None, bool]:
-    """The directory the workers' metrics share: the operator's, emptied, or a new one."""
+    """The directory the workers' metrics share: the operator's (its metrics files of an
+    earlier run removed, and nothing else: the settings refused a folder that holds anything
+    else), or a new one."""
     if not settings.metrics:
         return None, False
-    directory = os.environ.get(MULTIPROCESS_DIR)
-    if directory:
+    if settings.prometheus_multiproc_dir is not None:
+        directory = settings.prometheus_multiproc_dir
         # prometheus-client's rule: files of an earlier run would be added to this one's.
-        for stale in glob.glob(os.path.join(directory, "*.db")):
-            os.remove(stale)
-        return directory, False
-    directory = tempfile.mkdtemp(prefix="heroes-metrics-")
+        for stale in directory.iterdir():
+            if METRICS_FILE.match(stale.name):
+                stale.unlink(missing_ok=True)
+        os.environ[MULTIPROCESS_DIR] = str(directory)
+        return str(directory), False
+    directory_made = tempfile.mkdtemp(prefix="heroes-metrics-")
     # Inherited by the worker processes, which read it when they import prometheus-client.
-    os.environ[MULTIPROCESS_DIR] = directory
-    return directory, True
+    os.environ[MULTIPROCESS_DIR] = directory_made
+    return directory_made, True

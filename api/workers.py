@@ -1,4 +1,5 @@
-"""Several uvicorn workers, each with its own listening socket (SO_REUSEPORT).
+"""Several uvicorn workers, each with its own listening socket (SO_REUSEPORT), living and
+dying with their parent.
 
 uvicorn's workers share one listening socket, and whichever is least busy at that instant
 accepts the next connection, so long-lived keep-alive clients pile onto one worker: under wrk's
@@ -7,12 +8,32 @@ worker the kernel spreads connections evenly by hash. uvicorn's own supervisor s
 watches and restarts the workers; it only hands each one a fresh socket.
 """
 
+import contextlib
+import ctypes
+import os
+import signal
 import socket
+import time
+from types import FrameType
 from typing import Any
 
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker: be sent SIGTERM when the parent dies, whatever kills it (SIGKILL too), and
+    stop now if it is already gone (it may have died before this ran)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's stop still reaches it
+        pass
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -27,6 +48,33 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 class ReusePortMultiprocess(Multiprocess):
+    """uvicorn's supervisor, stopping promptly: a stop signal is passed to every worker at once
+    (uvicorn's own loop notices it only between health checks, which wait up to a minute on a
+    worker still starting), and a worker still running past the graceful timeout (and a
+    second) is killed."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, self._stop)
+
+    def _stop(self, _signal: int, _frame: FrameType | None) -> None:
+        self.should_exit.set()
+        for process in self.processes:
+            if process.pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
+
+    def join_all(self) -> None:
+        grace = (self.config.timeout_graceful_shutdown or 0) + 1
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            process.process.join(max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
+            if process.process.exitcode is None:
+                process.kill()
+                process.process.join()
+
     # Multiprocess reads self.sockets each time it starts a worker process.
     @property
     def sockets(self) -> list[socket.socket]:

@@ -53,13 +53,14 @@ def start_process(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     log: Path | None = None,
-    group: bool = False,
+    group: bool = True,
     **as_user: Any,
 ) -> Child:
     """`command` in a child process, its output appended to `log` (a temporary file if None;
-    never a pipe: one nobody reads fills up and stalls the child). `group`: a process group
-    of its own, so that stop_process and kill_process reach all its workers at once. `as_user`:
-    Popen's user, group and extra_groups, for a server that refuses to run as root."""
+    never a pipe: one nobody reads fills up and stalls the child). In a process group of its
+    own (`group`, the default), so that stop_process and kill_process reach all it started
+    (a server's workers) at once. `as_user`: Popen's user, group and extra_groups, for a
+    server that refuses to run as root."""
     if log is None:
         handle, name = tempfile.mkstemp(prefix="heroes-process-", suffix=".log")
         os.close(handle)
@@ -78,15 +79,23 @@ def start_process(
     return process
 
 
+# How long a server that is still running may take to answer: a slow machine's start is waited
+# for (no deadline it could miss); this only ends a start that hangs.
+HUNG_START_SECONDS = 600.0
+
+
 def wait_until_serving(
     url: str,
-    timeout: float = 30,
+    timeout: float | None = None,
     process: subprocess.Popen[bytes] | None = None,
     status: int | None = None,
 ) -> None:
-    """Wait until `url` answers (with `status`, if given); fail at once if `process` exits."""
+    """Wait until `url` answers (with `status`, if given). With `process`: for as long as it
+    runs (failing at once if it exits), however slow the machine; without, `timeout` (60 s)."""
     import httpx
 
+    if timeout is None:
+        timeout = HUNG_START_SECONDS if process is not None else 60.0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

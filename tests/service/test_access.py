@@ -303,7 +303,7 @@ def keys_command(
     ~2 s of CI; test_documented_commands runs the real command). Its logging set-up is left out:
     this process's logging belongs to pytest."""
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setattr("api.cli.configure", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr("api.logs.configure", lambda *_args, **_kwargs: None)
 
     def run(*args: str) -> Said:
         get_settings.cache_clear()
