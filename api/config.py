@@ -177,11 +177,13 @@ class Settings(BaseSettings):
             # postgres:// is what most hosts hand out; SQLAlchemy would read either as psycopg2,
             # which isn't installed. Both mean PostgreSQL, through psycopg 3.
             url = url.set(drivername="postgresql+psycopg")
-        if url.get_backend_name() == "sqlite":
-            if url.database and url.database != ":memory:" and not Path(url.database).is_absolute():
-                # Resolved once, where the command started: the path printed is the file used,
-                # and every worker and command of this run uses the same one.
-                url = url.set(database=str(Path(url.database).resolve()))
+        relative = (
+            url.database not in (None, "", ":memory:") and not Path(url.database).is_absolute()
+        )
+        if url.get_backend_name() == "sqlite" and relative:
+            # Resolved once, where the command started: the path printed is the file used,
+            # and every worker and command of this run uses the same one.
+            url = url.set(database=str(Path(str(url.database)).resolve()))
         self.database_url = url.render_as_string(hide_password=False)
         return self
 
