@@ -40,10 +40,10 @@ RUN_BY = {
     ("README.md", "patient = AuthenticatedClient("): (
         "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
-    ("README.md", "scripts/topology --ha --state ha.json"): (
+    ("docs/high-availability.md", "scripts/topology --ha --state ha.json"): (
         "tests/reliability/test_ha.py::test_topology_ha_writes_its_state_and_stops_everything"
     ),
-    ("README.md", "scripts/stress ha"): (
+    ("docs/high-availability.md", "scripts/stress ha"): (
         "tests/reliability/test_ha.py::test_the_primary_killed_under_writers_is_only_latency_to_the_client"
     ),
     ("docs/changing-the-api.md", "$EDITOR api/routes/heroes.py"): (
@@ -66,7 +66,10 @@ RUN_BY = {
 CANNOT_RUN = {
     ("README.md", "twine upload"): "needs a package index; test_client_published.py makes one "
     "on 127.0.0.1 and does the same round trip",
-    ("README.md", "pgbackrest --config=deploy/pgbackrest.conf"): "names a real node's folder and "
+    (
+        "docs/high-availability.md",
+        "pgbackrest --config=deploy/pgbackrest.conf",
+    ): "names a real node's folder and "
     "the file with its @NAME@ values filled in; Cluster.restore (scripts/_ha.py) runs the same two "
     "restores on the drills' cluster (test_ha.py: the point-in-time and the latest restore)",
     ("docs/deploying.md", "DATABASE_URL=postgresql+psycopg://heroes:secret@pgbouncer"): "names "

@@ -153,7 +153,7 @@ def test_both_nodes_destroyed_the_latest_restore_has_every_acknowledged_write(
     assert (restored.found, restored.unexpected) == (restored.expected, 0), restored
 
 
-def test_the_readme_shows_the_files_the_ha_topology_runs() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_ha_page_shows_the_files_the_ha_topology_runs() -> None:
+    page = (ROOT / "docs" / "high-availability.md").read_text()
     for name in ("patroni.yml", "haproxy.cfg", "etcd.yml", "pgbackrest.conf"):
-        assert (DEPLOY / name).read_text() in readme, f"README.md: deploy/{name}"
+        assert (DEPLOY / name).read_text() in page, f"docs/high-availability.md: deploy/{name}"
