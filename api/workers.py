@@ -50,24 +50,33 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 class ReusePortMultiprocess(Multiprocess):
     """uvicorn's supervisor, stopping promptly: a stop signal is passed to every worker at once
     (uvicorn's own loop notices it only between health checks, which wait up to a minute on a
-    worker still starting), and a worker still running past the graceful timeout (and a
+    worker still starting), and a worker still running past the graceful timeout (and half a
     second) is killed."""
 
     def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
         super().__init__(config, sockets)
+        self._kill_at: float | None = None
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, self._stop)
 
     def _stop(self, _signal: int, _frame: FrameType | None) -> None:
+        # The deadline runs from the signal, not from when the loop gets to join_all (it may
+        # be waiting on a worker's health check): the whole stop stays within graceful + 2 s.
+        if not self.should_exit.is_set():
+            self._kill_at = time.monotonic() + self._grace()
         self.should_exit.set()
         for process in self.processes:
             if process.pid is not None and process.exitcode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGTERM)
 
+    def _grace(self) -> float:
+        # Half a second past the graceful timeout: a worker still running then is killed,
+        # which leaves 1.5 s of the bound for the kill and the parent's own exit.
+        return (self.config.timeout_graceful_shutdown or 0) + 0.5
+
     def join_all(self) -> None:
-        grace = (self.config.timeout_graceful_shutdown or 0) + 1
-        deadline = time.monotonic() + grace
+        deadline = self._kill_at or time.monotonic() + self._grace()
         for process in self.processes:
             process.process.join(max(0.0, deadline - time.monotonic()))
         for process in self.processes:

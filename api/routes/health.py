@@ -1,5 +1,6 @@
 """GET /health: is the service up, and can its database take writes?"""
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -23,18 +24,22 @@ router = APIRouter(
     route_class=CheckedRoute,
 )
 
-READ_ONLY = (
-    "The database is read-only (a standby, or a role or database with "
-    "default_transaction_read_only): writes get 503"
-)
-UNREACHABLE = "The database does not answer"
+
+class HealthDetail(StrEnum):
+    """Why the service is unavailable: one of a fixed set, so a probe can match on it."""
+
+    UNREACHABLE = "The database does not answer"
+    READ_ONLY = (
+        "The database is read-only (a standby, or a role or database with "
+        "default_transaction_read_only): writes get 503"
+    )
 
 
 class Health(SQLModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"]
-    detail: str | None = Field(
-        default=None, max_length=200, description="Why the service is unavailable, if it is."
+    detail: HealthDetail | None = Field(
+        default=None, description="Why the service is unavailable, if it is."
     )
 
 
@@ -77,8 +82,10 @@ async def health(db: DatabaseDep) -> Any:
     except (SQLAlchemyError, Overloaded) as error:
         logger.warning("health: database unreachable: %s", describe(error))
         return _unavailable(
-            Health(status="unavailable", database="unreachable", detail=UNREACHABLE)
+            Health(status="unavailable", database="unreachable", detail=HealthDetail.UNREACHABLE)
         )
     if read_only:
-        return _unavailable(Health(status="unavailable", database="ok", detail=READ_ONLY))
+        return _unavailable(
+            Health(status="unavailable", database="ok", detail=HealthDetail.READ_ONLY)
+        )
     return Health(status="ok", database="ok")

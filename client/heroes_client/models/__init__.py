@@ -5,6 +5,7 @@ from .deleted import Deleted
 from .error_message import ErrorMessage
 from .health import Health
 from .health_database import HealthDatabase
+from .health_detail import HealthDetail
 from .health_status import HealthStatus
 from .hero_create import HeroCreate
 from .hero_public import HeroPublic
@@ -19,6 +20,7 @@ __all__ = (
     "ErrorMessage",
     "Health",
     "HealthDatabase",
+    "HealthDetail",
     "HealthStatus",
     "HeroCreate",
     "HeroPublic",

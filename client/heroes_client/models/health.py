@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_database import HealthDatabase
+from ..models.health_detail import HealthDetail
 from ..models.health_status import HealthStatus
 from ..types import UNSET, Unset
 
@@ -19,12 +20,12 @@ class Health:
     Attributes:
         database (HealthDatabase):
         status (HealthStatus):
-        detail (None | str | Unset): Why the service is unavailable, if it is.
+        detail (HealthDetail | None | Unset): Why the service is unavailable, if it is.
     """
 
     database: HealthDatabase
     status: HealthStatus
-    detail: None | str | Unset = UNSET
+    detail: HealthDetail | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +36,8 @@ class Health:
         detail: None | str | Unset
         if isinstance(self.detail, Unset):
             detail = UNSET
+        elif isinstance(self.detail, HealthDetail):
+            detail = self.detail.value
         else:
             detail = self.detail
 
@@ -58,12 +61,20 @@ class Health:
 
         status = HealthStatus(d.pop("status"))
 
-        def _parse_detail(data: object) -> None | str | Unset:
+        def _parse_detail(data: object) -> HealthDetail | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                detail_type_0 = HealthDetail(data)
+
+                return detail_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HealthDetail | None | Unset, data)
 
         detail = _parse_detail(d.pop("detail", UNSET))
 
