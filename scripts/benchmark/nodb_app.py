@@ -3,7 +3,7 @@ and response models and the same validation as the service (its path, query and 
 parameters too, from api/params.py), and no database. It returns a constant hero, or a slice of
 a constant list of 100, and echoes the body it parsed.
 
-What the service could reach if reaching the database cost nothing (issue 14's reference). No
+What the service could reach if reaching the database cost nothing (the reference). No
 access check, metrics or request log: those are the service's features, and what they cost is
 part of what is measured against this.
 """

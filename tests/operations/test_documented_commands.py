@@ -22,8 +22,11 @@ MARK = "@@walkthrough-step-{}@@"
 
 # (page, the start of the block's first line) → the test that runs it, as `file::name`.
 RUN_BY = {
-    ("README.md", "KEY=$(.venv/bin/heroes-api keys create me | tail -1)"): (
+    ("README.md", "BASE=http://127.0.0.1:8000"): (
         "tests/operations/test_documented_commands.py::test_the_walkthrough_runs_as_pasted"
+    ),
+    ("README.md", "HEROES_TEST_AGAINST=tutorial"): (
+        "tests/operations/test_documented_commands.py::test_the_defect_tests_bite_on_the_tutorial"
     ),
     ("README.md", "scripts/serve"): (
         "tests/operations/test_documented_commands.py::test_scripts_serve_serves_the_docs"
@@ -57,6 +60,12 @@ RUN_BY = {
     ),
     ("docs/deploying.md", "scripts/stress writers   [--postgres URL]"): (
         "tests/reliability/test_stress.py::test_concurrent_writers_on_two_workers_lose_nothing"
+    ),
+    ("docs/deploying.md", "python3 -m build --wheel"): (
+        "tests/operations/test_host_install.py::test_the_wheel_installs_alone_and_migrates"
+    ),
+    ("docs/deploying.md", "sqlite3 /var/lib/heroes-api/heroes.db"): (
+        "tests/operations/test_host_install.py::test_an_online_backup_under_writes_restores_and_serves"
     ),
     ("docs/performance.md", "scripts/bench"): (
         "tests/operations/test_bench.py::test_the_quick_bench_runs_every_route_and_ours_answers_2xx"
@@ -115,7 +124,7 @@ def steps(block: str) -> list[tuple[str, list[str]]]:
 
 def walkthrough() -> str:
     for language, text in blocks(ROOT / "README.md"):
-        if language == "bash" and text.startswith("KEY="):
+        if language == "bash" and text.startswith("BASE="):
             return text
     raise AssertionError("README.md: the walkthrough's block is gone")
 
@@ -136,20 +145,29 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_walkthrough_runs_as_pasted(database_url: str, live_server: str) -> None:
+def test_the_walkthrough_runs_as_pasted(
+    database_url: str, live_server: str, tmp_path: Path
+) -> None:
     """In one shell, in the repository's folder, on a new database: the README's block, with
-    only the server's address changed; every line it shows comes back, in order."""
+    only BASE changed; every line it shows comes back, in order. Then once more on the same
+    database: every step goes through again (new ids, a new key), as the README says."""
     walk = steps(walkthrough())
     assert sum(len(shown) for _, shown in walk) >= 30, "the walkthrough shows its answers"
+    assert walkthrough().count(README_URL) == 1, "the walkthrough names the server once, as BASE"
     script = "set -euo pipefail\n" + "".join(
         f"{commands}\nprintf '\\n{MARK.format(n)}\\n'\n" for n, (commands, _) in enumerate(walk)
     )
-    result = run(["bash", "-c", script.replace(README_URL, live_server)], DATABASE_URL=database_url)
+    script = script.replace(README_URL, live_server)
+    result = run(["bash", "-c", script], DATABASE_URL=database_url)
     answers = re.split(r"@@walkthrough-step-\d+@@", result.stdout)
     for (commands, shown), answer in zip(walk, answers, strict=False):
         lines = iter(line.rstrip("\r") for line in answer.splitlines())
         for expected in shown:  # in order; the headers not shown are skipped
             assert expected in lines, f"{commands}\nshowed: {expected}\ngot:\n{answer}"
+    again = run(["bash", "-c", script], DATABASE_URL=database_url)
+    statuses = re.findall(r"^HTTP/1.1 (\d+)", again.stdout, re.M)
+    first = re.findall(r"^HTTP/1.1 (\d+)", result.stdout, re.M)
+    assert statuses == first, again.stdout  # the same answers, hero for hero
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -163,6 +181,40 @@ def test_the_client_snippets_run_as_pasted(api_key: str, live_server: str) -> No
     script = snippets.replace(README_URL, live_server)
     result = run([sys.executable, "-c", script], HEROES_API_KEY=api_key)
     assert "Deadpond" in result.stdout  # the async read printed the hero
+
+
+def test_the_defect_tests_bite_on_the_tutorial() -> None:
+    """The README's "Do the tests bite?" block, as a newcomer runs it (SQLite only: no
+    PostgreSQL URL set): the counts it shows are what comes back."""
+    (block,) = [t for lang, t in blocks(ROOT / "README.md") if t.startswith("HEROES_TEST_AGAINST")]
+    command, (shown,) = steps(block)[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEROES_TEST")}
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 1  # tests failed, as they must
+    assert f"{shown}," in result.stdout.splitlines()[-1], result.stdout[-2000:]
+
+
+def test_the_operating_page_shows_what_the_command_prints(tmp_path: Path) -> None:
+    """docs/operating.md's console block: each `$ ` line run in a folder of its own (the page's
+    /srv/heroes), and what it prints is what the page shows."""
+    page = (ROOT / "docs" / "operating.md").read_text()
+    block = re.search(r"```console\n(.*?)```", page, re.S)
+    assert block is not None, "docs/operating.md: the console block is gone"
+    folder = tmp_path / "srv" / "heroes"
+    folder.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEROES_", "DATABASE_URL"))}
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env['PATH']}"
+    lines = block.group(1).splitlines()
+    commands = [(n, line[2:]) for n, line in enumerate(lines) if line.startswith("$ ")]
+    assert len(commands) >= 4
+    for n, command in commands:
+        shown = lines[n + 1].replace("/srv/heroes", str(folder))
+        said = subprocess.run(
+            ["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True
+        )
+        assert (said.stdout + said.stderr).strip() == shown, (command, said.stderr)
 
 
 def test_scripts_serve_serves_the_docs(tmp_path: Path) -> None:
