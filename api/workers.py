@@ -10,7 +10,9 @@ watches and restarts the workers; it only hands each one a fresh socket.
 
 import contextlib
 import ctypes
+import logging
 import os
+import pickle
 import signal
 import socket
 import time
@@ -20,8 +22,12 @@ from typing import Any
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# How often a health check that has no answer yet looks whether the worker is gone.
+_PING_SLICE_SECONDS = 0.1
+logger = logging.getLogger("uvicorn.error")
 
 
 def die_with_parent(parent: int) -> None:
@@ -83,6 +89,45 @@ class ReusePortMultiprocess(Multiprocess):
             if process.process.exitcode is None:
                 process.kill()
                 process.process.join()
+
+    def keep_subprocess_alive(self) -> None:
+        """uvicorn's, but for how it asks a worker whether it lives (`_answers`)."""
+        if self.should_exit.is_set():
+            return
+        for index, process in enumerate(self.processes):
+            if self._answers(process):
+                continue
+            process.kill()  # hung, or gone: replaced, unless it could not start at all
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                logger.error("Child process [%s] failed to start, stopping.", process.pid)
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            logger.info("Child process [%s] died", process.pid)
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[index] = replacement
+
+    def _answers(self, process: Process) -> bool:
+        """Whether the worker answers a health check within the configured time. uvicorn waits
+        out the whole time in one call; but a worker that dies while starting never answers,
+        and the supervisor holds the pipe's other end, so no EOF comes either: a stop signalled
+        meanwhile would wait for it. Asked in slices, the wait ends as soon as the worker is
+        gone or a stop has begun (join_all then decides)."""
+        deadline = time.monotonic() + self.config.timeout_worker_healthcheck
+        try:
+            process.parent_conn.send(b"ping")
+            while not process.parent_conn.poll(_PING_SLICE_SECONDS):
+                if self.should_exit.is_set():
+                    return True
+                if not process.process.is_alive() or time.monotonic() > deadline:
+                    return False
+            process.parent_conn.recv()
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return False
+        return True
 
     # Multiprocess reads self.sockets each time it starts a worker process.
     @property
