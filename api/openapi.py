@@ -1,8 +1,9 @@
 """What the served schema says beyond what FastAPI writes from the routes: the HEAD operations
 (answered by api/middleware.py), the X-Request-ID header of every response
 (api/observability.py), the API key's security scheme (checked by the routes' policies,
-api/access.py, not by a FastAPI security dependency) and, with HEROES_PUBLIC_READS=false, that
-the reads (their policy says which) need a key."""
+api/access.py, not by a FastAPI security dependency), with HEROES_PUBLIC_READS=false that
+the reads (their policy says which) need a key, and the `x-client-*` extensions the generated
+client's templates read (scripts/client-templates)."""
 
 import copy
 from collections.abc import Callable
@@ -36,6 +37,28 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+# The client's shape, declared on each operation (as Speakeasy's x-speakeasy-group and
+# x-speakeasy-name-override do): the resource it belongs to (default: its first tag; "" is the
+# client itself) and the method's name (default: the operationId).
+CLIENT_GROUP = "x-client-group"
+CLIENT_NAME = "x-client-name"
+# Paging a generator can't guess: the query parameter a next page's link sets, the link's
+# relation, and the response header whose `…/total` counts every match (RFC 9110 Content-Range).
+CLIENT_PAGINATION = "x-client-pagination"
+
+
+def client_method(
+    name: str, group: str | None = None, pagination: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An operation's `openapi_extra`: its method in the generated client."""
+    extra: dict[str, Any] = {CLIENT_NAME: name}
+    if group is not None:
+        extra[CLIENT_GROUP] = group
+    if pagination is not None:
+        extra[CLIENT_PAGINATION] = pagination
+    return extra
+
+
 def _head(get: dict[str, Any]) -> dict[str, Any]:
     """The GET operation as HEAD: same parameters, statuses and headers, no bodies."""
     head = copy.deepcopy(get)
@@ -43,6 +66,9 @@ def _head(get: dict[str, Any]) -> dict[str, Any]:
     head["summary"] = f"{get.get('summary', '')} (headers only)".strip()
     head["description"] = "The GET's status and headers, without its body."
     head.pop("requestBody", None)
+    head.pop(CLIENT_PAGINATION, None)  # no items to iterate
+    if CLIENT_NAME in get:
+        head[CLIENT_NAME] = f"{get[CLIENT_NAME]}_head"
     for response in head["responses"].values():
         response.pop("content", None)
         response.pop("links", None)
@@ -63,6 +89,9 @@ def install(app: FastAPI, private_reads: bool) -> None:
             if private_reads and isinstance(route, CheckedRoute) and route.policy.read
         }
         schema["components"]["headers"] = {"X-Request-ID": REQUEST_ID}
+        # Every 422 the service sends has `detail` (FastAPI's and api/errors.py's alike): said
+        # so, a client reads the errors without a "maybe unset".
+        schema["components"]["schemas"]["HTTPValidationError"]["required"] = ["detail"]
         # As FastAPI writes a security dependency's scheme.
         schema["components"]["securitySchemes"] = {
             SCHEME: jsonable_encoder(bearer.model, by_alias=True, exclude_none=True)

@@ -63,21 +63,18 @@ def release_dir(version: Version) -> Path:
     return RELEASES / str(version)
 
 
-def generate_client(schema_path: Path, output: Path) -> None:
-    """Run the pinned generator with the committed configuration. The package version is the
-    schema's info.version: no second number to keep in step."""
+def generate_client(
+    schema_path: Path, output: Path, templates: Path | None = CLIENT_TEMPLATES
+) -> None:
+    """Run the pinned generator with the committed configuration (and `templates`: ours by
+    default; None for the generator's own). The package version is the schema's info.version:
+    no second number to keep in step."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # The generator's own CLI, but for one addition: the templates see the x- extensions.
+    generator = Path(__file__).with_name("_client_generator.py")
     subprocess.run(
-        [
-            sys.executable, "-m", "openapi_python_client", "generate",
-            "--path", str(schema_path),
-            "--config", str(CLIENT_CONFIG),
-            "--custom-template-path", str(CLIENT_TEMPLATES),
-            "--meta", "pdm",
-            "--output-path", str(output),
-            "--overwrite",
-            "--fail-on-warning",
-        ],
+        [sys.executable, str(generator), str(schema_path), str(CLIENT_CONFIG),
+         str(templates or ""), str(output)],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -46,8 +46,18 @@ COMPONENT_KEYS = frozenset(
     {"schemas", "parameters", "responses", "headers", "requestBodies", "securitySchemes"}
 )
 PATH_ITEM_KEYS = frozenset({*METHODS, "parameters"})
+# The generated client's shape (api/openapi.py): its resource, method name and paging.
+CLIENT_KEYS = ("x-client-group", "x-client-name", "x-client-pagination")
 OPERATION_KEYS = frozenset(
-    {"operationId", "security", "parameters", "requestBody", "responses", "deprecated"}
+    {
+        "operationId",
+        "security",
+        "parameters",
+        "requestBody",
+        "responses",
+        "deprecated",
+        *CLIENT_KEYS,
+    }
 )
 PARAMETER_KEYS = frozenset({"in", "name", "required", "schema", "deprecated"})
 BODY_KEYS = frozenset({"required", "content"})
@@ -178,6 +188,21 @@ class _Differ:
                 where,
                 f"operationId {_show(old.get('operationId'))} → {_show(new.get('operationId'))}: "
                 "clients generated from the contract name their functions after it",
+            )
+        for key in CLIENT_KEYS:
+            if old.get(key) == new.get(key):
+                continue
+            added = key not in old
+            self.add(
+                "additive" if added else "breaking",
+                "client-shape-added" if added else "client-shape-changed",
+                f"{where} `{key}`",
+                f"{_show(old.get(key))} → {_show(new.get(key))}: "
+                + (
+                    "the generated client gains a method or a pager"
+                    if added
+                    else "the generated client's method moves, is renamed or pages otherwise"
+                ),
             )
         self.security(where, old, new)
         self.parameters(where, old.get("parameters", []), new.get("parameters", []))

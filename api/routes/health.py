@@ -15,7 +15,7 @@ from api.db import Overloaded
 from api.deps import DatabaseDep
 from api.driver import DriverConnection
 from api.errors import COMMON_RESPONSES, describe, logger
-from api.openapi import operation_id
+from api.openapi import client_method, operation_id
 
 router = APIRouter(
     tags=["health"],
@@ -73,6 +73,7 @@ def _unavailable(body: Health) -> JSONResponse:
             "description": "The database does not answer, or can't take writes (read-only)",
         }
     },
+    openapi_extra=client_method("health", group=""),  # client.health()
 )
 @policy(OPEN)  # a load balancer's probe: no key, no rate limit
 async def health(db: DatabaseDep) -> Any:

@@ -29,7 +29,7 @@ from api.errors import (
 from api.idempotency import Answer, Claim, fingerprint
 from api.limits import LOOP_READ_MAX_OFFSET, PAGE_MAX
 from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
-from api.openapi import operation_id
+from api.openapi import client_method, operation_id
 from api.params import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_PARAMETER,
@@ -137,7 +137,7 @@ def _respond(answer: Answer, response: Response) -> Any:
         {200: {"links": _CREATED_LINKS, "headers": {**ETAG_HEADER, **REPLAYED}}},
         BODY_ERRORS,
     ),
-    openapi_extra=_KEYED,
+    openapi_extra={**_KEYED, **client_method("create")},
 )
 @policy(JSON_WRITE)
 async def create_hero(request: Request, hero: HeroCreate, response: Response) -> Any:
@@ -155,6 +155,9 @@ async def create_hero(request: Request, hero: HeroCreate, response: Response) ->
     "/",
     response_model=HeroPage,
     responses=_merge(READ_RESPONSES, {200: {"headers": PAGE_HEADERS}}),
+    openapi_extra=client_method(
+        "list", pagination={"cursor": "after_id", "link": "next", "total": "Content-Range"}
+    ),
 )
 @policy(READ)
 async def read_heroes(
@@ -199,6 +202,7 @@ async def read_heroes(
     "/{hero_id}",
     response_model=HeroPublic,
     responses=_merge(READ_RESPONSES, NOT_FOUND, NOT_MODIFIED, {200: {"headers": ETAG_HEADER}}),
+    openapi_extra=client_method("retrieve"),
 )
 @policy(READ)
 async def read_hero(
@@ -224,7 +228,7 @@ async def read_hero(
         _replayable(PRECONDITION_FAILED),
         {200: {"headers": {**ETAG_HEADER, **REPLAYED}}},
     ),
-    openapi_extra=_KEYED,
+    openapi_extra={**_KEYED, **client_method("update")},
 )
 @policy(JSON_WRITE)
 async def update_hero(
@@ -264,7 +268,7 @@ async def update_hero(
         _replayable(PRECONDITION_FAILED),
         {200: {"headers": REPLAYED}},
     ),
-    openapi_extra=_KEYED,
+    openapi_extra={**_KEYED, **client_method("delete")},
 )
 @policy(WRITE)
 async def delete_hero(

@@ -1,10 +1,15 @@
 import ssl
 import uuid
+from http import HTTPStatus
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from attrs import define, evolve, field
 from httpx_retries import Retry, RetryTransport
+
+from . import errors
+from .types import RawResponse
 
 # The retry policy, as the OpenAI and Stripe SDKs have it: retry what can't have been done twice.
 # httpx-retries does the mechanics (Retry-After in seconds or as a date, exponential backoff with
@@ -19,6 +24,8 @@ RETRY_STATUSES = frozenset({408, 409, 429, 502, 503, 504})
 # A write without a key is retried only when it can't have reached the server, or was refused
 # before anything ran (429).
 UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The request extension a call's own `max_retries` travels in, to the transport.
+MAX_RETRIES = "heroes_client.max_retries"
 # What httpx.Client would otherwise hand to the transport it builds itself.
 _TRANSPORT_ARGS = ("cert", "http1", "http2", "limits", "proxy", "trust_env")
 
@@ -72,24 +79,34 @@ class RetryingTransport(RetryTransport):
         max_delay: float,
         idempotency_keys: bool,
     ) -> None:
-        policy: dict[str, Any] = {
-            "total": max_retries,
-            "allowed_methods": ["GET", "HEAD", "OPTIONS", *WRITES],
-            # Retry n waits up to initial_delay * 2 ** (n - 1) (full jitter), at most max_delay.
-            "backoff_factor": initial_delay / 2,
-            "max_backoff_wait": max_delay,
-            "backoff_jitter": 1.0,
-        }
-        super().__init__(_WholeAnswers(transport), Retry(status_forcelist=RETRY_STATUSES, **policy))
-        self._keyless = Retry(status_forcelist=[429], retry_on_exceptions=UNSENT, **policy)
+        self._initial_delay, self._max_delay = initial_delay, max_delay
+        super().__init__(_WholeAnswers(transport), self._policy(max_retries, keyed=True))
+        self._max_retries = max_retries
+        self._keyless = self._policy(max_retries, keyed=False)
         self._idempotency_keys = idempotency_keys
 
+    def _policy(self, total: int, keyed: bool) -> Retry:
+        policy: dict[str, Any] = {
+            "total": total,
+            "allowed_methods": ["GET", "HEAD", "OPTIONS", *WRITES],
+            # Retry n waits up to initial_delay * 2 ** (n - 1) (full jitter), at most max_delay.
+            "backoff_factor": self._initial_delay / 2,
+            "max_backoff_wait": self._max_delay,
+            "backoff_jitter": 1.0,
+        }
+        if keyed:
+            return Retry(status_forcelist=RETRY_STATUSES, **policy)
+        return Retry(status_forcelist=[429], retry_on_exceptions=UNSENT, **policy)
+
     def _prepare(self, request: httpx.Request) -> None:
-        if request.method not in WRITES:
-            return
-        if self._idempotency_keys and "idempotency-key" not in request.headers:
+        # A call's own max_retries (MAX_RETRIES in its extensions) overrides the client's.
+        total = request.extensions.pop(MAX_RETRIES, None)
+        if self._idempotency_keys and request.method in WRITES and "idempotency-key" not in request.headers:
             request.headers["Idempotency-Key"] = str(uuid.uuid4())
-        if "idempotency-key" not in request.headers:
+        keyed = request.method not in WRITES or "idempotency-key" in request.headers
+        if total is not None:
+            request.extensions["retry"] = self._policy(total, keyed)
+        elif not keyed:
             request.extensions.setdefault("retry", self._keyless)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -424,3 +441,88 @@ class AuthenticatedClient:
     async def __aexit__(self, *args: Any, **kwargs: Any) -> None:
         """Exit a context manager for underlying httpx.AsyncClient (see httpx docs)"""
         await self.get_async_httpx_client().__aexit__(*args, **kwargs)
+
+
+class NotGiven:
+    """A per-call option left out: the client's own setting applies."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+# A call's timeout: seconds, an httpx.Timeout, or None for none at all.
+Timeout = float | httpx.Timeout | None
+
+
+def _options(timeout: "Timeout | NotGiven", max_retries: int | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if not isinstance(timeout, NotGiven):
+        options["timeout"] = timeout
+    if max_retries is not None:
+        options["extensions"] = {MAX_RETRIES: max_retries}
+    return options
+
+
+def _request_of(error: httpx.RequestError) -> httpx.Request | None:
+    try:
+        return error.request
+    except RuntimeError:
+        return None
+
+
+def send(
+    client: "Client | AuthenticatedClient",
+    kwargs: dict[str, Any],
+    timeout: "Timeout | NotGiven",
+    max_retries: int | None,
+) -> httpx.Response:
+    """One call through the client's retries; no answer is an APIConnectionError."""
+    try:
+        return client.get_httpx_client().request(**kwargs, **_options(timeout, max_retries))
+    except httpx.TimeoutException as error:
+        raise errors.APITimeoutError(_request_of(error)) from error
+    except httpx.TransportError as error:
+        raise errors.APIConnectionError(_request_of(error)) from error
+
+
+async def asend(
+    client: "Client | AuthenticatedClient",
+    kwargs: dict[str, Any],
+    timeout: "Timeout | NotGiven",
+    max_retries: int | None,
+) -> httpx.Response:
+    """`send`, for asyncio."""
+    try:
+        return await client.get_async_httpx_client().request(**kwargs, **_options(timeout, max_retries))
+    except httpx.TimeoutException as error:
+        raise errors.APITimeoutError(_request_of(error)) from error
+    except httpx.TransportError as error:
+        raise errors.APIConnectionError(_request_of(error)) from error
+
+
+def answer(response: httpx.Response, parsed: Any, current: Any = None) -> RawResponse[Any]:
+    """A success as a RawResponse (the object read carrying the answer's ETag); any other
+    status raised as its error class. A 304 gives back `current`, the object the caller named
+    in If-None-Match, if it named one."""
+    if response.status_code == 304 and current is not None:
+        parsed = current
+    elif not 200 <= response.status_code < 300:
+        errors.raise_for_status(response, parsed)
+    version = response.headers.get("etag")
+    if version is not None and hasattr(parsed, "etag"):
+        parsed.etag = version
+    return RawResponse(
+        status_code=HTTPStatus(response.status_code),
+        headers=response.headers,
+        content=response.content,
+        parsed=parsed,
+    )
+
+
+def next_page_kwargs(kwargs: dict[str, Any], url: str, cursor: str) -> dict[str, Any]:
+    """The request for the page a Link names: the first page's, at that URL (the server chose
+    which of the first call's query parameters it keeps), which must set the cursor."""
+    if cursor not in parse_qs(urlsplit(url).query):
+        raise errors.APIError(f"the next page's link sets no {cursor}: {url}", None)
+    return {**{key: value for key, value in kwargs.items() if key != "params"}, "url": url}

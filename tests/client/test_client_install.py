@@ -2,28 +2,11 @@
 
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
 CONSUMER = Path(__file__).with_name("consumer.py")
-
-
-@pytest.fixture(scope="module")
-def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment holding heroes-client and what it needs, and nothing else."""
-    path = tmp_path_factory.mktemp("client-venv")
-    venv.create(path, with_pip=True)
-    python = path / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", ROOT / "client"],
-        check=True,
-        timeout=300,
-    )
-    return python
 
 
 def test_client_installs_without_the_service(client_venv: Path) -> None:

@@ -269,6 +269,12 @@ RULES: list[tuple[Callable[[Doc], None], str, str]] = [
         "additive",
     ),
     (_set(*GET, "operationId", value="list_heroes"), "operation-id-changed", "breaking"),
+    (_set(*GET, "x-client-name", value="list"), "client-shape-added", "additive"),
+    (
+        _set(*GET, "x-client-pagination", value={"cursor": "after_id", "link": "next"}),
+        "client-shape-added",
+        "additive",
+    ),
     (_set("servers", value=[{"url": "/"}]), "api-servers-added", "additive"),
     (
         _set("components", "securitySchemes", "Key", "scheme", value="basic"),
@@ -404,3 +410,17 @@ def test_compat_diff_exits_1_on_an_unclassified_change(tmp_path: Path) -> None:
     new = copy.deepcopy(BASE)
     _set(*LIMIT, "style", value="spaceDelimited")(new)
     assert _compat_diff(tmp_path, new).returncode == 1
+
+
+@pytest.mark.parametrize("key", ["x-client-name", "x-client-group"])
+def test_renaming_or_removing_a_client_method_is_breaking(key: str) -> None:
+    """A caller of the generated client calls the method by its name: renamed or gone, its
+    code breaks as surely as for a renamed operationId."""
+    old = copy.deepcopy(BASE)
+    _at(old, *GET)[key] = "list"
+    renamed, removed = copy.deepcopy(old), copy.deepcopy(old)
+    _at(renamed, *GET)[key] = "all"
+    del _at(removed, *GET)[key]
+    for new in (renamed, removed):
+        found = {(change.rule, change.level) for change in diff(old, new)}
+        assert ("client-shape-changed", "breaking") in found, found

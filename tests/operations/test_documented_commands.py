@@ -31,16 +31,16 @@ RUN_BY = {
     ("README.md", "scripts/serve"): (
         "tests/operations/test_documented_commands.py::test_scripts_serve_serves_the_docs"
     ),
-    ("README.md", "import os"): (
+    ("README.md", "from heroes_client import"): (
+        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
+    ),
+    ("README.md", "read = client.heroes.retrieve"): (
         "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("README.md", "import asyncio"): (
         "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
-    ("README.md", "for found in read_heroes.sync_all"): (
-        "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
-    ),
-    ("README.md", "patient = AuthenticatedClient("): (
+    ("README.md", "patient = Heroes("): (
         "tests/operations/test_documented_commands.py::test_the_client_snippets_run_as_pasted"
     ),
     ("docs/high-availability.md", "scripts/topology --ha --state ha.json"): (
@@ -171,7 +171,7 @@ def test_the_walkthrough_runs_as_pasted(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_client_snippets_run_as_pasted(api_key: str, live_server: str) -> None:
+def test_the_client_snippets_run_as_pasted(api_key: str, live_server: str, tmp_path: Path) -> None:
     """The README's Python blocks in order, in one session, with a key in HEROES_API_KEY (as the
     README says to set up); only the server's address differs."""
     snippets = "\n".join(
@@ -181,6 +181,16 @@ def test_the_client_snippets_run_as_pasted(api_key: str, live_server: str) -> No
     script = snippets.replace(README_URL, live_server)
     result = run([sys.executable, "-c", script], HEROES_API_KEY=api_key)
     assert "Deadpond" in result.stdout  # the async read printed the hero
+    assert "412" in result.stdout  # the stale copy was refused
+    # Together, as one script, they pass mypy --strict.
+    pasted = tmp_path / "readme_client.py"
+    pasted.write_text(snippets)
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", "/dev/null",
+         str(pasted)],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_defect_tests_bite_on_the_tutorial() -> None:

@@ -27,6 +27,10 @@ class Health:
     status: HealthStatus
     detail: HealthDetail | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    etag: str | None = _attrs_field(init=False, default=None, eq=False, repr=False)
+    """The ETag of the answer that carried this object, if it had one: the version it was read
+    at, for a conditional request (if_match=obj, if_none_match=obj). Not part of the
+    body: the client sets it."""
 
     def to_dict(self) -> dict[str, Any]:
         database = self.database.value

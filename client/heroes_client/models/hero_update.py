@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -25,6 +26,10 @@ class HeroUpdate:
     id: int | None | Unset = UNSET
     name: str | Unset = UNSET
     secret_name: str | Unset = UNSET
+    etag: str | None = _attrs_field(init=False, default=None, eq=False, repr=False)
+    """The ETag of the answer that carried this object, if it had one: the version it was read
+    at, for a conditional request (if_match=obj, if_none_match=obj). Not part of the
+    body: the client sets it."""
 
     def to_dict(self) -> dict[str, Any]:
         age: int | None | Unset

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.validation_error import ValidationError
 
@@ -19,25 +17,29 @@ T = TypeVar("T", bound="HTTPValidationError")
 class HTTPValidationError:
     """
     Attributes:
-        detail (list[ValidationError] | Unset):
+        detail (list[ValidationError]):
     """
 
-    detail: list[ValidationError] | Unset = UNSET
+    detail: list[ValidationError]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    etag: str | None = _attrs_field(init=False, default=None, eq=False, repr=False)
+    """The ETag of the answer that carried this object, if it had one: the version it was read
+    at, for a conditional request (if_match=obj, if_none_match=obj). Not part of the
+    body: the client sets it."""
 
     def to_dict(self) -> dict[str, Any]:
-        detail: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.detail, Unset):
-            detail = []
-            for detail_item_data in self.detail:
-                detail_item = detail_item_data.to_dict()
-                detail.append(detail_item)
+        detail = []
+        for detail_item_data in self.detail:
+            detail_item = detail_item_data.to_dict()
+            detail.append(detail_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if detail is not UNSET:
-            field_dict["detail"] = detail
+        field_dict.update(
+            {
+                "detail": detail,
+            }
+        )
 
         return field_dict
 
@@ -46,14 +48,12 @@ class HTTPValidationError:
         from ..models.validation_error import ValidationError  # noqa: PLC0415
 
         d = dict(src_dict)
-        _detail = d.pop("detail", UNSET)
-        detail: list[ValidationError] | Unset = UNSET
-        if _detail is not UNSET:
-            detail = []
-            for detail_item_data in _detail:
-                detail_item = ValidationError.from_dict(detail_item_data)
+        detail = []
+        _detail = d.pop("detail")
+        for detail_item_data in _detail:
+            detail_item = ValidationError.from_dict(detail_item_data)
 
-                detail.append(detail_item)
+            detail.append(detail_item)
 
         http_validation_error = cls(
             detail=detail,

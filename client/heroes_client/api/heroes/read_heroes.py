@@ -5,12 +5,12 @@ from typing import Any
 import httpx
 
 from ... import errors
-from ...client import AuthenticatedClient, Client
+from ...client import AuthenticatedClient, Client, answer, next_page_kwargs
 from ...models.error_message import ErrorMessage
 from ...models.hero_public import HeroPublic
 from ...models.http_validation_error import HTTPValidationError
 from ...models.server_error import ServerError
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, linked
 
 
 def _get_kwargs(
@@ -343,62 +343,66 @@ async def asyncio(
     ).parsed
 
 
-def _next_after_id(response: Response[Any]) -> int | None:
-    """The last hero's id when the server says there is a next page (`Link: <…>; rel="next"`)."""
-    if 'rel="next"' not in response.headers.get("link", "") or not isinstance(response.parsed, list):
-        return None
-    return response.parsed[-1].id if response.parsed else None
-
-
-def _page(response: Response[Any]) -> list[HeroPublic]:
-    if response.status_code != 200 or not isinstance(response.parsed, list):
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    return response.parsed
-
-
 def sync_all(
     *,
     client: AuthenticatedClient | Client,
+    offset: int | Unset = 0,
     limit: int | Unset = 100,
     name: None | str | Unset = UNSET,
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> Iterator[HeroPublic]:
-    """Every hero matching the filters, in id order, fetched a page at a time by following the
-    server's next-page links (`after_id`), so that a deep table costs the same per page.
+    """Every item, in order, a page at a time: each page after the first is the one its
+    predecessor's Link names (rel="next", which sets `after_id`), so that a deep list
+    costs the same per page.
 
     Raises:
-        errors.UnexpectedStatus: a page was not a 200.
+        errors.APIStatusError: a page was not a success (a subclass of errors.UnexpectedStatus).
     """
-    after_id: int | Unset = UNSET
+    kwargs = _get_kwargs(
+        offset=offset,
+        limit=limit,
+        name=name,
+        min_age=min_age,
+        max_age=max_age,
+        prefer=prefer,
+    )
     while True:
-        response = sync_detailed(
-            client=client, limit=limit, after_id=after_id, name=name, min_age=min_age, max_age=max_age
-        )
-        yield from _page(response)
-        following = _next_after_id(response)
+        response = client.get_httpx_client().request(**kwargs)
+        page = answer(response, _parse_response(client=client, response=response))
+        yield from page.parsed
+        following = linked(response.headers, "next")
         if following is None:
             return
-        after_id = following
+        kwargs = next_page_kwargs(kwargs, following, "after_id")
 
 
 async def asyncio_all(
     *,
     client: AuthenticatedClient | Client,
+    offset: int | Unset = 0,
     limit: int | Unset = 100,
     name: None | str | Unset = UNSET,
     min_age: int | None | Unset = UNSET,
     max_age: int | None | Unset = UNSET,
+    prefer: None | str | Unset = UNSET,
 ) -> AsyncIterator[HeroPublic]:
-    """`sync_all`, for asyncio: `async for hero in read_heroes.asyncio_all(client=client)`."""
-    after_id: int | Unset = UNSET
+    """`sync_all`, for asyncio: `async for item in asyncio_all(client=client)`."""
+    kwargs = _get_kwargs(
+        offset=offset,
+        limit=limit,
+        name=name,
+        min_age=min_age,
+        max_age=max_age,
+        prefer=prefer,
+    )
     while True:
-        response = await asyncio_detailed(
-            client=client, limit=limit, after_id=after_id, name=name, min_age=min_age, max_age=max_age
-        )
-        for hero in _page(response):
-            yield hero
-        following = _next_after_id(response)
+        response = await client.get_async_httpx_client().request(**kwargs)
+        page = answer(response, _parse_response(client=client, response=response))
+        for found in page.parsed:
+            yield found
+        following = linked(response.headers, "next")
         if following is None:
             return
-        after_id = following
+        kwargs = next_page_kwargs(kwargs, following, "after_id")
