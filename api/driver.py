@@ -62,7 +62,7 @@ class TooManyStatements(RuntimeError):
 
 class Statements:
     """Each statement compiled for one dialect, the first time it runs. Statements are built once
-    (module constants, or cached per shape as in api/crud.py): they are looked up by identity.
+    (module constants, or cached per shape as in api/heroes/queries.py): they are looked up by identity.
 
     Bounded by construction: the service has a fixed set of statement shapes (fewer than 100;
     tests/service/test_statements.py counts them). A statement built per call would grow this

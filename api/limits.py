@@ -2,7 +2,6 @@
 
 from typing import Annotated, Any
 
-from annotated_types import Ge, Le
 from pydantic import BeforeValidator, Strict, StringConstraints
 
 NAME_MAX_LENGTH = 100
@@ -33,16 +32,10 @@ NO_NUL = r"^[^\x00]*$"
 # What an HTTP header value of ours may hold: visible ASCII and spaces.
 VISIBLE_ASCII = r"^[\x20-\x7e]*$"
 
-# A hero without a name (or secret name) is a client's mistake, not data worth storing.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NO_NUL)]
-SecretName = Annotated[
-    str, StringConstraints(min_length=1, max_length=SECRET_NAME_MAX_LENGTH, pattern=NO_NUL)
-]
-
 
 def _integral_float_to_int(value: Any) -> Any:
     # JSON Schema counts 12.0 as an integer, so the contract accepts it; 12.5 stays a float and
-    # fails the strict check below.
+    # fails the strict check after it.
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -50,13 +43,12 @@ def _integral_float_to_int(value: Any) -> Any:
 
 # Strict: the tutorial accepted `true` and `"12"` as integers; the schema says integer.
 # (The before-validator goes last so that the bounds stay JSON Schema's minimum/maximum.)
-_LENIENCY = BeforeValidator(_integral_float_to_int)
+LENIENCY = BeforeValidator(_integral_float_to_int)
 # An `id` sent in a body is ignored. It has no bounds in the schema: FastAPI writes the bounds of
 # body fields as JSON floats, and 2^63 - 1 as a float is 2^63, which would promise a value the
 # server refuses. (Pydantic refuses integers over 4,300 digits before they cost anything.)
-IgnoredId = Annotated[int, Strict(), _LENIENCY]
+IgnoredId = Annotated[int, Strict(), LENIENCY]
 ERROR_DETAIL_MAX_LENGTH = 500  # the service's own error messages; none is near it
-Age = Annotated[int, Strict(), Ge(0), Le(AGE_MAX), _LENIENCY]
 # X-Request-ID: an incoming one is kept if it is this long at most and of these characters
 # (enough for UUIDs and trace ids; nothing that could break a log line); else one is made.
 REQUEST_ID_MAX_LENGTH = 128

@@ -19,12 +19,13 @@ from api.auth import KeyRing
 from api.config import Settings, get_settings
 from api.db import Database, create_db_engine
 from api.errors import COMMON_RESPONSES, install_error_handlers
+from api.heroes import routes as heroes
 from api.idempotency import Idempotency
 from api.logs import RequestLines
 from api.middleware import BodySizeLimitMiddleware, HeadMiddleware, JsonCORSMiddleware
 from api.observability import ObserveRequests
 from api.ratelimit import RateLimiter
-from api.routes import docs, health, heroes
+from api.routes import docs, health
 from api.services import Services
 
 YOUNG_GENERATION_THRESHOLD = 20_000

@@ -28,14 +28,14 @@ from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.util import await_only
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import SQLModel, select
 
 from api.config import Settings
 from api.db import create_db_engine
+from api.heroes.queries import hero_table
 from api.keys import create_key
 from api.main import create_app
 from api.migrate import upgrade_to_head
-from api.models import Hero
 
 # The toolkit that the scripts and the tests share (scripts/_support.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -207,9 +207,10 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 def all_heroes(engine: Engine) -> list[tuple[int | None, str, int | None, str]]:
-    with Session(engine) as session:
-        heroes = session.exec(select(Hero).order_by(Hero.id)).all()  # type: ignore[arg-type]
-        return [(h.id, h.name, h.age, h.secret_name) for h in heroes]
+    columns = hero_table.c
+    query = select(columns.id, columns.name, columns.age, columns.secret_name).order_by(columns.id)
+    with engine.connect() as connection:
+        return [(row[0], row[1], row[2], row[3]) for row in connection.execute(query)]
 
 
 UNTIL_SECONDS = 10

@@ -2,7 +2,7 @@
 a turn of the loop.
 
 The work functions are the synchronous ones that SQLite's reads and every write run
-(api/crud.py): each runs in a greenlet (SQLAlchemy's greenlet_spawn, as its asyncio extension
+(api/heroes/queries.py): each runs in a greenlet (SQLAlchemy's greenlet_spawn, as its asyncio extension
 does), and each statement it runs is awaited on the loop (await_only). The statements of every
 read that asks in the same turn of the loop go out together, in one batch on one pooled
 connection (api/db/postgres_pipeline.py), opened by the session's timeouts.

@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
-import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import api.heroes.schemas
+import api.models  # noqa: F401
 
 # Any fixed number: it names the lock that serialises migrations across processes.
 _MIGRATION_LOCK_ID = 7_411_902

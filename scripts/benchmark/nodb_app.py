@@ -1,6 +1,6 @@
 """The framework's ceiling for our routes: FastAPI with the same four routes, the same request
 and response models and the same validation as the service (its path, query and header
-parameters too, from api/params.py), and no database. It returns a constant hero, or a slice of
+parameters too, from api/heroes/params.py), and no database. It returns a constant hero, or a slice of
 a constant list of 100, and echoes the body it parsed.
 
 What the service could reach if reaching the database cost nothing (the reference). No
@@ -13,38 +13,47 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.deps import HeroId
-from api.limits import PAGE_MAX
-from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
-from api.params import (
+from api.heroes.fields import FIELDS, PUBLIC, HeroField, Text
+from api.heroes.params import (
     AfterId,
     IfMatch,
     IfNoneMatch,
     Limit,
-    MaxAge,
-    MinAge,
-    NameFilter,
     Offset,
     Prefer,
+    takes_filters,
 )
+from api.heroes.queries import Filters
+from api.heroes.schemas import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
+from api.limits import PAGE_MAX
 
 app = FastAPI()
 
-HEROES = [{"id": n, "name": f"hero {n}", "age": n % 100} for n in range(1, PAGE_MAX + 1)]
+
+def _sample(field: HeroField, n: int) -> Any:
+    if isinstance(field.kind, Text):
+        return f"{field.name} {n}"
+    return field.kind.minimum + n % 100
+
+
+HEROES = [
+    {"id": n, **{field.name: _sample(field, n) for field in PUBLIC}} for n in range(1, PAGE_MAX + 1)
+]
+_UNSEEN = {"id", *(field.name for field in FIELDS if not field.public)}
 
 
 @app.post("/heroes/", response_model=HeroPublic)
 async def create_hero(hero: HeroCreate) -> Any:
-    return {**hero.model_dump(exclude={"id", "secret_name"}), "id": 1}
+    return {**hero.model_dump(exclude=_UNSEEN), "id": 1}
 
 
 @app.get("/heroes/", response_model=HeroPage)
+@takes_filters
 async def read_heroes(
     offset: Offset = 0,
     limit: Limit = PAGE_MAX,
     after_id: AfterId = None,
-    name: NameFilter = None,
-    min_age: MinAge = None,
-    max_age: MaxAge = None,
+    filters: Filters = Filters(),  # noqa: B008  (the fields' filters: takes_filters)
     prefer: Prefer = None,
 ) -> Any:
     return HEROES[offset : offset + limit]
@@ -57,7 +66,7 @@ async def read_hero(hero_id: HeroId, if_none_match: IfNoneMatch = None) -> Any:
 
 @app.patch("/heroes/{hero_id}", response_model=HeroPublic)
 async def update_hero(hero_id: HeroId, hero: HeroUpdate, if_match: IfMatch = None) -> Any:
-    return {**HEROES[0], **hero.model_dump(exclude_unset=True, exclude={"id", "secret_name"})}
+    return {**HEROES[0], **hero.model_dump(exclude_unset=True, exclude=_UNSEEN)}
 
 
 @app.delete("/heroes/{hero_id}", response_model=Deleted)

@@ -5,15 +5,13 @@ change (with the minor version bump it asks for) must leave it green; and a brea
 once pyproject.toml declares a new major version.
 """
 
-import re
-import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.contract.plants import FIELDS, LAST_FIELD, TEAM, NewFile, Plant, copy_with
 
 COMPAT = ROOT / "scripts" / "compat"
 # Plants are judged against the latest release: the code must be that release's contract for a
@@ -26,36 +24,22 @@ NEXT_MINOR = f"{MAJOR}.{MINOR + 1}.0"
 NEXT_MAJOR = f"{MAJOR + 1}.0.0"
 
 
-@dataclass(frozen=True)
-class Plant:
-    """Replace `old` with `new` in `path` (relative to the copy); `old` must be there."""
-
-    path: str
-    old: str
-    new: str
-
-
 PAGE_CAP_LOWERED = Plant("api/limits.py", "PAGE_MAX = 100\n", "PAGE_MAX = 50\n")
 NEW_REQUIRED_FIELD = Plant(
-    "api/models.py",
-    "    secret_name: SecretName\n    id: IgnoredId | None = _IGNORED_ID\n\n\nclass HeroUpdate",
-    "    secret_name: SecretName\n    power: Name\n    id: IgnoredId | None = _IGNORED_ID\n\n\n"
-    "class HeroUpdate",
+    FIELDS,
+    LAST_FIELD,
+    LAST_FIELD + '    HeroField("power", Text(NAME_MAX_LENGTH), public=False),\n',
 )
 NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
 # DELETE leaves its path (its decorator's other arguments change too often to remove it whole).
 DELETE_REMOVED = Plant(
-    "api/routes/heroes.py",
+    "api/heroes/routes.py",
     '@router.delete(\n    "/{hero_id}",\n',
     '@router.delete(\n    "/{hero_id}/moved-by-the-test",\n',
 )
-AGE_RENAMED = Plant(
-    "api/models.py",
-    "    age: Age | None\n    id: int  #",
-    "    years: Age | None\n    id: int  #",
-)
+AGE_RENAMED = Plant(FIELDS, 'HeroField("age",', 'HeroField("years",')
 CREATED_IS_201 = Plant(
-    "api/routes/heroes.py",
+    "api/heroes/routes.py",
     '@router.post(\n    "/",\n    response_model=HeroPublic,\n',
     '@router.post(\n    "/",\n    status_code=201,\n    response_model=HeroPublic,\n',
 )
@@ -65,16 +49,6 @@ ID_NARROWED = Plant(
     "HeroId = Annotated[int, Path(ge=1, le=2**31 - 1,",
 )
 
-NEW_QUERY_PARAMETER = Plant(
-    "api/routes/heroes.py",
-    "    prefer: Prefer = None,\n) -> Any:",
-    "    prefer: Prefer = None,\n    nickname: NameFilter = None,\n) -> Any:",
-)
-NEW_RESPONSE_PROPERTY = Plant(
-    "api/models.py",
-    "    age: Age | None\n    id: int  #",
-    "    power: str | None = None\n    age: Age | None\n    id: int  #",
-)
 NEW_OPERATION = Plant(
     "api/routes/health.py",
     "route_class=CheckedRoute,\n)\n",
@@ -85,26 +59,14 @@ NEW_OPERATION = Plant(
 # Request-only: `name` is in responses too, and a longer name there breaks the old promise that
 # names are at most 100 characters (the gate says so, statically and through Schemathesis).
 PAGE_CAP_RAISED = Plant(
-    "api/params.py",
+    "api/heroes/params.py",
     'Query(ge=1, le=PAGE_MAX, description="Page size.")',
     'Query(ge=1, le=200, description="Page size.")',
 )
 
 
-def _copy_with(tmp_path: Path, *plants: Plant, version: str = BASE) -> Path:
-    root = tmp_path / "app"
-    shutil.copytree(ROOT / "api", root / "api", ignore=shutil.ignore_patterns("__pycache__"))
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    pyproject = re.sub(r'^version = ".*"$', f'version = "{version}"', pyproject, flags=re.M)
-    (root / "pyproject.toml").write_text(pyproject)
-    for plant in plants:
-        target = root / plant.path
-        source = target.read_text()
-        assert source.count(plant.old) == 1, (
-            f"the plant no longer fits {plant.path}: update the test"
-        )
-        target.write_text(source.replace(plant.old, plant.new))
-    return root
+def _copy_with(tmp_path: Path, *plants: Plant | NewFile, version: str = BASE) -> Path:
+    return copy_with(tmp_path, *plants, version=version)
 
 
 # A plant's replay is a reduced run (the gate's own default is 20 examples per operation): the
@@ -130,7 +92,7 @@ def _verdict(output: str) -> str:
 # docs/changing-the-api.md's worked example quotes the gate on these very changes.
 GUIDE = ROOT / "docs" / "changing-the-api.md"
 GUIDE_ADDITIVE = (
-    "+ additive   [new-optional-request-parameter] GET /heroes/ query parameter `nickname`: "
+    "+ additive   [new-optional-request-parameter] GET /heroes/ query parameter `team`: "
     "new, optional"
 )
 GUIDE_BREAKING = (
@@ -141,7 +103,7 @@ GUIDE_BREAKING = (
 
 def test_the_guide_tells_todays_story() -> None:
     guide = GUIDE.read_text()
-    assert f"## An additive change: a `nickname` filter ({BASE} → {NEXT_MINOR})" in guide
+    assert f"## An additive change: a hero's `team`, filtered ({BASE} → {NEXT_MINOR})" in guide
     assert f"VERDICT: BREAKING for callers of {BASE}" in guide
     assert GUIDE_ADDITIVE in guide
     assert GUIDE_BREAKING in guide
@@ -250,15 +212,17 @@ def test_breaking_change_turns_the_gate_red(tmp_path: Path, names: list[str]) ->
 
 
 def test_compatible_changes_with_a_minor_version_pass(tmp_path: Path) -> None:
-    # Four kinds of addition in one copy (one gate run, not four: each run costs ~35 s of CI);
-    # the differ's rule tests (test_contract_diff.py) judge each kind on its own.
-    plants = [NEW_QUERY_PARAMETER, NEW_RESPONSE_PROPERTY, NEW_OPERATION, PAGE_CAP_RAISED]
+    # Kinds of addition in one copy (one gate run, not four: each run costs ~35 s of CI): a new
+    # field (docs/changing-the-api.md's team: a request property, a response property, a
+    # filter), a new operation, a raised page cap. The differ's rule tests
+    # (test_contract_diff.py) judge each kind on its own.
+    plants: list[Plant | NewFile] = [*TEAM, NEW_OPERATION, PAGE_CAP_RAISED]
     result = _compat(tmp_path, _copy_with(tmp_path, *plants, version=NEXT_MINOR))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for seen in (
-        "[new-optional-request-parameter] GET /heroes/ query parameter `nickname`",
-        "[response-property-added] GET /heroes/{hero_id} response 200 property `power`",
+        "[new-optional-request-parameter] GET /heroes/ query parameter `team`",
+        "[response-property-added] GET /heroes/{hero_id} response 200 property `team`",
         "[endpoint-added] GET /ping",
         "[request-parameter-max-increased] GET /heroes/ query parameter `limit`",
     ):
@@ -282,7 +246,7 @@ def test_widening_a_response_field_is_breaking(tmp_path: Path) -> None:
 def test_compatible_change_under_the_released_number_is_not_versioned(tmp_path: Path) -> None:
     # Not "BREAKING", and the advice is the minor bump, not a new major version.
     # --static: the verdict on the version comes from the documents alone (no replay: ~30 s).
-    result = _compat(tmp_path, _copy_with(tmp_path, NEW_QUERY_PARAMETER), "--static")
+    result = _compat(tmp_path, _copy_with(tmp_path, *TEAM), "--static")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert GUIDE_ADDITIVE in output  # what the guide quotes

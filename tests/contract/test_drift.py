@@ -48,7 +48,7 @@ def test_check_passes_on_the_committed_tree(tree: Path) -> None:
 
 
 def test_check_reports_a_changed_route(tree: Path) -> None:
-    parameters = tree / "api" / "params.py"  # the routes' query and header parameters
+    parameters = tree / "api" / "heroes" / "params.py"  # the routes' query and header parameters
     source = parameters.read_text()
     planted = source.replace('"Page size."', '"Page size, at most 100."')
     assert planted != source

@@ -49,8 +49,8 @@ RUN_BY = {
     ("docs/high-availability.md", "scripts/stress ha"): (
         "tests/reliability/test_ha.py::test_the_primary_killed_under_writers_is_only_latency_to_the_client"
     ),
-    ("docs/changing-the-api.md", "$EDITOR api/routes/heroes.py"): (
-        "tests/contract/test_compat.py::test_compatible_change_under_the_released_number_is_not_versioned"
+    ("docs/changing-the-api.md", "$EDITOR api/heroes/fields.py"): (
+        "tests/contract/test_field_plant.py::test_a_new_field_is_one_declaration_and_one_migration"
     ),
     ("docs/changing-the-api.md", "$EDITOR api/limits.py"): (
         "tests/contract/test_compat.py::test_breaking_change_turns_the_gate_red"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api import crud
 from api.config import Settings
+from api.heroes import queries
 from api.limits import REQUEST_ID_PATTERN
 from api.main import create_app
 from api.observability import INTERNAL_ERROR
@@ -96,7 +96,7 @@ def test_an_unexpected_failure_is_a_json_500_whose_id_is_in_the_log(
     def broken(*_args: object) -> None:
         raise RuntimeError("a bug nobody foresaw, with secret internals")
 
-    monkeypatch.setattr(crud, "get_hero", broken)
+    monkeypatch.setattr(queries, "get_hero", broken)
     settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'heroes.db'}")
     with (
         caplog.at_level(logging.ERROR, logger="api.errors"),

@@ -15,19 +15,19 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from api import crud
 from api.config import Settings
 from api.db import Database, OutcomeUnknown, Overloaded, Work, markers
 from api.driver import DriverConnection
+from api.heroes import queries
 from api.main import create_app
 from api.migrate import upgrade_to_head
 from tests.conftest import LOOPBACK, Gate, until
 
 T = TypeVar("T")
 
-_COUNT = select(func.count()).select_from(crud.hero_table)
+_COUNT = select(func.count()).select_from(queries.hero_table)
 # Inserting hero 1 twice breaks the primary key: a failure of the database's own.
-_DUPLICATE = insert(crud.hero_table).values(id=1, name="Twin", secret_name="Echo", version=1)
+_DUPLICATE = insert(queries.hero_table).values(id=1, name="Twin", secret_name="Echo", version=1)
 
 
 @asynccontextmanager
@@ -80,10 +80,10 @@ def _database(url: str) -> Database:
     return Database(create_engine(url), Settings(DATABASE_URL=url))
 
 
-def _created(name: str) -> Callable[[DriverConnection], tuple[int, crud.HeroRow]]:
-    def work(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+def _created(name: str) -> Callable[[DriverConnection], tuple[int, queries.HeroRow]]:
+    def work(connection: DriverConnection) -> tuple[int, queries.HeroRow]:
         # The connection object names the transaction: one per group, one per write run alone.
-        return id(connection), crud.create_hero(
+        return id(connection), queries.create_hero(
             connection, {"name": name, "age": None, "secret_name": "S"}
         )
 
@@ -93,7 +93,7 @@ def _created(name: str) -> Callable[[DriverConnection], tuple[int, crud.HeroRow]
 def test_writes_sent_together_share_one_transaction(database_url: str) -> None:
     database = _database(database_url)
 
-    async def scenario() -> list[tuple[int, crud.HeroRow]]:
+    async def scenario() -> list[tuple[int, queries.HeroRow]]:
         async with held_writer(database) as ready:
             writes = [
                 asyncio.ensure_future(database.write(_created(f"Hero {n}"))) for n in range(5)
@@ -118,8 +118,8 @@ def test_on_postgresql_a_groups_writes_run_side_by_side_on_the_event_loop(
     database = _database(postgres_url)
 
     def two_heroes(connection: DriverConnection) -> tuple[int, int, int, int]:
-        first = crud.create_hero(connection, {"name": "A", "age": None, "secret_name": "S"})
-        second = crud.create_hero(connection, {"name": "B", "age": None, "secret_name": "S"})
+        first = queries.create_hero(connection, {"name": "A", "age": None, "secret_name": "S"})
+        second = queries.create_hero(connection, {"name": "B", "age": None, "secret_name": "S"})
         return threading.get_ident(), id(connection), first["id"], second["id"]
 
     async def scenario() -> tuple[int, list[tuple[int, int, int, int]]]:
@@ -143,11 +143,13 @@ def test_a_write_that_fails_fails_alone_and_the_rest_are_committed(database_url:
         connection.rows(_DUPLICATE, {})
 
     def broken(connection: DriverConnection) -> None:
-        crud.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
+        queries.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
         raise RuntimeError("a bug after a statement ran")
 
     async def names() -> list[str]:
-        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+        page = await database.read(
+            lambda c: queries.list_heroes(c, 0, 100, None, queries.Filters())
+        )
         return [hero["name"] for hero in page]
 
     async def scenario() -> tuple[list[Any], list[str]]:
@@ -216,7 +218,7 @@ def test_a_write_is_answered_only_once_committed(database_url: str) -> None:
             await write
         # Seen by another connection the moment the caller has its answer.
         return count(), len(
-            await database.read(lambda c: crud.list_heroes(c, 0, 10, None, crud.Filters()))
+            await database.read(lambda c: queries.list_heroes(c, 0, 10, None, queries.Filters()))
         )
 
     assert _run(database, scenario()) == (1, 1)
@@ -269,12 +271,14 @@ def _flaky_database(path: str, plan: _CommitPlan, **settings: Any) -> Database:
     return Database(engine, Settings(DATABASE_URL=url, **settings))
 
 
-def _arming(plan: _CommitPlan, name: str) -> Callable[[DriverConnection], tuple[int, crud.HeroRow]]:
+def _arming(
+    plan: _CommitPlan, name: str
+) -> Callable[[DriverConnection], tuple[int, queries.HeroRow]]:
     created = _created(name)
 
     armed = False
 
-    def work(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+    def work(connection: DriverConnection) -> tuple[int, queries.HeroRow]:
         nonlocal armed
         if not armed:  # the first time only: this group's commit lands, then raises
             plan.lands_then_fails = armed = True
@@ -345,7 +349,7 @@ def test_a_write_left_in_line_past_its_deadline_is_refused_unsent(database_url: 
             outcome = (await asyncio.gather(late, return_exceptions=True))[0]
             queued = database.writes_queued
         names = await database.read(
-            lambda c: [h["name"] for h in crud.list_heroes(c, 0, 100, None, crud.Filters())]
+            lambda c: [h["name"] for h in queries.list_heroes(c, 0, 100, None, queries.Filters())]
         )
         return outcome, queued, names
 
@@ -369,7 +373,9 @@ def test_a_group_whose_marker_row_had_gone_commits_once_and_the_next_has_a_new_r
             connection.execute(delete(markers.marker_table))
         for name in ("Second", "Third"):
             await database.write(_created(name))
-        page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+        page = await database.read(
+            lambda c: queries.list_heroes(c, 0, 100, None, queries.Filters())
+        )
         return [hero["name"] for hero in page]
 
     assert _run(database, scenario()) == ["First", "Second", "Third"]
@@ -394,7 +400,9 @@ def test_on_postgresql_writes_in_line_take_no_connection_slot(postgres_url: str)
         async with held_writer(database) as ready:
             writes = [asyncio.ensure_future(database.write(_created(f"W{n}"))) for n in range(3)]
             await until(lambda: database.writes_queued == 3)
-            page = await database.read(lambda c: crud.list_heroes(c, 0, 100, None, crud.Filters()))
+            page = await database.read(
+                lambda c: queries.list_heroes(c, 0, 100, None, queries.Filters())
+            )
             await ready(3)
             done = await asyncio.gather(*writes)
             return {hero["name"] for hero in page}, {hero["name"] for _, hero in done}
@@ -430,13 +438,13 @@ def test_on_postgresql_writes_that_fail_together_leave_the_group_together(
     database = _postgres_database(postgres_url)
     runs = 0
 
-    def good(connection: DriverConnection) -> tuple[int, crud.HeroRow]:
+    def good(connection: DriverConnection) -> tuple[int, queries.HeroRow]:
         nonlocal runs
         runs += 1
         return _created("Good")(connection)
 
     def broken(connection: DriverConnection) -> None:
-        crud.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
+        queries.create_hero(connection, {"name": "Half", "age": None, "secret_name": "S"})
         raise RuntimeError("a bug after a statement ran")
 
     async def scenario() -> list[Any]:

@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
-from api import crud, housekeeping
+from api import housekeeping
 from api.config import Settings
 from api.db import Database
 from api.driver import DriverConnection
+from api.heroes import queries
 from api.idempotency import Answer, Claim, Idempotency
 from api.main import create_app
 from tests.conftest import LOOPBACK, Gate, all_heroes, bearer, make_key, until
@@ -288,7 +289,7 @@ def test_a_repeat_racing_the_first_in_another_worker_replays_it(database_url: st
     claim = Claim("key:racer", "race", "POST", "/heroes/", "f" * 64)
 
     def create(connection: DriverConnection) -> Answer:
-        hero = crud.create_hero(connection, {"name": "R", "age": None, "secret_name": "s"})
+        hero = queries.create_hero(connection, {"name": "R", "age": None, "secret_name": "s"})
         return Answer(200, {"id": hero["id"]})
 
     def busy(_connection: DriverConnection) -> None:

@@ -4,7 +4,7 @@
 import pytest
 from sqlalchemy import Engine, text
 
-from api.crud import Filters, _page_statement
+from api.heroes.queries import Filters, _page_statement
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 ROWS = 1_000_000
@@ -25,10 +25,9 @@ def million(engine: Engine) -> Engine:
 
 
 def _plan(engine: Engine, filters: Filters, after_id: int | None) -> str:
-    present = (value is not None for value in (filters.name, filters.min_age, filters.max_age))
-    statement = _page_statement(after_id is not None, *present)
+    statement = _page_statement(after_id is not None, filters.present())
     compiled = statement.compile(dialect=engine.dialect)
-    values = {"offset": 0, "limit": 100, "after_id": after_id, **filters.__dict__}
+    values = {"offset": 0, "limit": 100, "after_id": after_id, **filters.bound()}
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", values).scalars().all()
     return "\n".join(rows)

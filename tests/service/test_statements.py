@@ -8,14 +8,15 @@ import time
 import pytest
 from sqlalchemy import Engine, create_engine, literal, select
 
-from api import crud, idempotency, keys
+from api import idempotency, keys
 from api.db import markers
 from api.driver import STATEMENTS_MAX, DriverConnection, Statements, TooManyStatements
+from api.heroes import queries
 from api.idempotency import Answer, Claim, Idempotency
 from api.routes import health
 
 FILTERS = [
-    crud.Filters(name=name, min_age=low, max_age=high)
+    queries.Filters(name=name, min_age=low, max_age=high)
     for name, low, high in itertools.product([None, "a"], [None, 1], [None, 9])
 ]
 COLUMNS = ["name", "age", "secret_name"]
@@ -24,16 +25,16 @@ VALUES = {"name": "a", "age": 3, "secret_name": "s"}
 
 def _every_statement(connection: DriverConnection) -> None:
     """Each query of the service, in each of its shapes."""
-    hero = crud.create_hero(connection, dict(VALUES))
-    crud.get_hero(connection, hero["id"])
+    hero = queries.create_hero(connection, dict(VALUES))
+    queries.get_hero(connection, hero["id"])
     for filters, after in itertools.product(FILTERS, [None, 0]):
-        crud.list_heroes(connection, 0, 10, after, filters)
-        crud.count_heroes(connection, filters)
+        queries.list_heroes(connection, 0, 10, after, filters)
+        queries.count_heroes(connection, filters)
     for size, versions in itertools.product(range(1, 4), [None, frozenset({7})]):
         for columns in itertools.combinations(COLUMNS, size):
-            crud.update_hero(connection, hero["id"], {c: VALUES[c] for c in columns}, versions)
+            queries.update_hero(connection, hero["id"], {c: VALUES[c] for c in columns}, versions)
     for versions in (frozenset({7}), None):
-        crud.delete_hero(connection, hero["id"], versions)
+        queries.delete_hero(connection, hero["id"], versions)
     keys.active_keys(connection)
     health._read_only(connection)
     claim = Claim("key:k", f"k-{time.time_ns()}", "POST", "/heroes/", "f" * 64)

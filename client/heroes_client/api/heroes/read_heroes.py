@@ -146,7 +146,7 @@ def sync_detailed(
 ) -> Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]:
     """Read Heroes
 
-     List heroes in id order, a page at a time, optionally filtered by name and age.
+     List heroes in id order, a page at a time, optionally filtered (the query parameters).
 
     A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
     With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
@@ -158,8 +158,8 @@ def sync_detailed(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 
@@ -201,7 +201,7 @@ def sync(
 ) -> ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic] | None:
     """Read Heroes
 
-     List heroes in id order, a page at a time, optionally filtered by name and age.
+     List heroes in id order, a page at a time, optionally filtered (the query parameters).
 
     A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
     With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
@@ -213,8 +213,8 @@ def sync(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 
@@ -251,7 +251,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic]]:
     """Read Heroes
 
-     List heroes in id order, a page at a time, optionally filtered by name and age.
+     List heroes in id order, a page at a time, optionally filtered (the query parameters).
 
     A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
     With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
@@ -263,8 +263,8 @@ async def asyncio_detailed(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 
@@ -304,7 +304,7 @@ async def asyncio(
 ) -> ErrorMessage | HTTPValidationError | ServerError | list[HeroPublic] | None:
     """Read Heroes
 
-     List heroes in id order, a page at a time, optionally filtered by name and age.
+     List heroes in id order, a page at a time, optionally filtered (the query parameters).
 
     A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
     With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes.
@@ -316,8 +316,8 @@ async def asyncio(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 

@@ -127,8 +127,8 @@ def sync_detailed(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 
@@ -179,8 +179,8 @@ async def asyncio_detailed(
             the previous page to page through a large table at constant cost (`offset` re-reads every
             skipped row).
         name (None | str | Unset): Only heroes with exactly this name.
-        min_age (int | None | Unset): Only heroes at least this old.
-        max_age (int | None | Unset): Only heroes at most this old.
+        min_age (int | None | Unset): Only heroes whose age is at least this.
+        max_age (int | None | Unset): Only heroes whose age is at most this.
         prefer (None | str | Unset): `count=exact`: also count every hero matching the filters, in
             Content-Range.
 

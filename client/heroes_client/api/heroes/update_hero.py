@@ -138,7 +138,7 @@ def sync_detailed(
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+     Change only the fields present in the body; `null` clears an optional one. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
@@ -184,7 +184,7 @@ def sync(
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+     Change only the fields present in the body; `null` clears an optional one. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
@@ -225,7 +225,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorMessage | HTTPValidationError | HeroPublic | ServerError]:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+     Change only the fields present in the body; `null` clears an optional one. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:
@@ -269,7 +269,7 @@ async def asyncio(
 ) -> ErrorMessage | HTTPValidationError | HeroPublic | ServerError | None:
     """Update Hero
 
-     Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+     Change only the fields present in the body; `null` clears an optional one. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes).
 
     Args:

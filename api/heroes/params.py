@@ -1,21 +1,23 @@
 """The hero routes' parameters, path and body aside: their bounds and descriptions, in one place
-for the routes (api/routes/heroes.py) and for the no-database reference app that the benchmark
-measures them against (scripts/benchmark/nodb_app.py)."""
+for the routes (routes.py) and for the no-database reference app that the benchmark measures
+them against (scripts/benchmark/nodb_app.py). The list's filters are the fields' (fields.py)."""
 
-from typing import Annotated, Any
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+from api.heroes.fields import FILTERED, filter_parameters
+from api.heroes.queries import FILTER_PARAMETERS, Filters
 from api.limits import (
-    AGE_MAX,
     CONDITION_MAX_LENGTH,
     ID_MAX,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
-    NAME_MAX_LENGTH,
-    NO_NUL,
     PAGE_MAX,
     PREFER_MAX_LENGTH,
     VISIBLE_ASCII,
@@ -33,19 +35,55 @@ AfterId = Annotated[
         "skipped row).",
     ),
 ]
-NameFilter = Annotated[
-    str | None,
-    Query(
-        min_length=1,
-        max_length=NAME_MAX_LENGTH,
-        pattern=NO_NUL,
-        description="Only heroes with exactly this name.",
-    ),
-]
-MinAge = Annotated[
-    int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at least this old.")
-]
-MaxAge = Annotated[int | None, Query(ge=0, le=AGE_MAX, description="Only heroes at most this old.")]
+
+
+def _filter_parameters() -> list[inspect.Parameter]:
+    """One query parameter per filter of each field, with the field's bounds."""
+    found = []
+    for field in FILTERED:
+        kind = field.kind
+        for name in filter_parameters(field):
+            if field.filter == "exact":
+                about = f"Only heroes with exactly this {field.name}."
+            elif name.startswith("min_"):
+                about = f"Only heroes whose {field.name} is at least this."
+            else:
+                about = f"Only heroes whose {field.name} is at most this."
+            query = Query(**kind.query(), description=about)
+            annotation = Annotated[kind.python | None, query]  # type: ignore[name-defined]
+            found.append(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=None,
+                    annotation=annotation,
+                )
+            )
+    return found
+
+
+_FILTERS = _filter_parameters()
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Awaitable[Any]])
+
+
+def takes_filters(endpoint: _Endpoint) -> _Endpoint:
+    """The endpoint's `filters: Filters` parameter, offered as one query parameter per filter
+    (`?name=`, `?min_age=`, …) and handed over as one Filters: a field's filter is declared
+    once, in fields.py. (Flattened in the signature FastAPI reads, not a sub-dependency, which
+    FastAPI would resolve on every request.)"""
+    signature = inspect.signature(endpoint)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        parameters.extend(_FILTERS if parameter.name == "filters" else [parameter])
+
+    @functools.wraps(endpoint)
+    async def with_filters(*args: Any, **kwargs: Any) -> Any:
+        filters = Filters({name: kwargs.pop(name, None) for name in FILTER_PARAMETERS})
+        return await endpoint(*args, filters=filters, **kwargs)
+
+    with_filters.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return cast(_Endpoint, with_filters)
+
 
 IfMatch = Annotated[
     str | None,

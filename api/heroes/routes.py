@@ -6,10 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from api import crud
 from api.access import JSON_WRITE, READ, WRITE, CheckedRoute, policy
-from api.conditional import etag, if_match_versions, none_match
-from api.crud import Filters, Outcome
 from api.deps import HeroId, database
 from api.driver import DriverConnection
 from api.errors import (
@@ -26,24 +23,25 @@ from api.errors import (
     STALE,
     WRITE_RESPONSES,
 )
-from api.idempotency import Answer, Claim, fingerprint
-from api.limits import LOOP_READ_MAX_OFFSET, PAGE_MAX
-from api.models import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
-from api.openapi import client_method, operation_id
-from api.params import (
+from api.heroes import queries
+from api.heroes.params import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_PARAMETER,
     AfterId,
     IfMatch,
     IfNoneMatch,
     Limit,
-    MaxAge,
-    MinAge,
-    NameFilter,
     Offset,
     Prefer,
     idempotency_key,
+    takes_filters,
 )
+from api.heroes.queries import Filters, Outcome
+from api.heroes.rules import etag, if_match_versions, none_match
+from api.heroes.schemas import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
+from api.idempotency import Answer, Claim, fingerprint
+from api.limits import LOOP_READ_MAX_OFFSET, PAGE_MAX
+from api.openapi import client_method, operation_id
 from api.services import services
 
 router = APIRouter(
@@ -67,7 +65,7 @@ _CREATED_LINKS = {
 }
 
 
-# The writes take an Idempotency-Key (read by _write, see api/params.py).
+# The writes take an Idempotency-Key (read by _write, see params.py).
 _KEYED: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
 
 
@@ -92,13 +90,14 @@ def _not_found() -> NoReturn:
     raise HTTPException(status_code=404, detail=HERO_NOT_FOUND)
 
 
-def _hero_answer(hero: crud.HeroRow | crud.Stale | None) -> Answer:
+def _hero_answer(hero: queries.HeroRow | queries.Stale | None) -> Answer:
     """What a write that ends on one hero answers: the hero, 404, or 412."""
     if hero is None:
         return Answer(404, {"detail": HERO_NOT_FOUND})
     if hero is Outcome.STALE:
         return Answer(412, {"detail": STALE})
-    return Answer(200, {"id": hero["id"], "name": hero["name"], "age": hero["age"]}, etag(hero))
+    public = {key: value for key, value in hero.items() if key != "version"}
+    return Answer(200, public, etag(hero))
 
 
 async def _write(
@@ -145,7 +144,7 @@ async def create_hero(request: Request, hero: HeroCreate, response: Response) ->
     values = hero.model_dump(exclude={"id"})
 
     def create(connection: DriverConnection) -> Answer:
-        return _hero_answer(crud.create_hero(connection, values))
+        return _hero_answer(queries.create_hero(connection, values))
 
     answer = await _write(request, "/heroes/", values, create)
     return _respond(answer, response)
@@ -160,32 +159,30 @@ async def create_hero(request: Request, hero: HeroCreate, response: Response) ->
     ),
 )
 @policy(READ)
+@takes_filters
 async def read_heroes(
     request: Request,
     response: Response,
     offset: Offset = 0,
     limit: Limit = PAGE_MAX,
     after_id: AfterId = None,
-    name: NameFilter = None,
-    min_age: MinAge = None,
-    max_age: MaxAge = None,
+    filters: Filters = Filters(),  # noqa: B008  (the fields' filters: takes_filters)
     prefer: Prefer = None,
 ) -> Any:
-    """List heroes in id order, a page at a time, optionally filtered by name and age.
+    """List heroes in id order, a page at a time, optionally filtered (the query parameters).
 
     A full page carries `Link: <…>; rel="next"`, the next page's URL (`after_id`, filters kept).
     With `Prefer: count=exact`, `Content-Range` gives the number of matching heroes."""
-    filters = Filters(name=name, min_age=min_age, max_age=max_age)
     counted = prefer is not None and "count=exact" in prefer.replace(" ", "").split(",")
 
-    def page(connection: DriverConnection) -> tuple[list[crud.HeroRow], int | None]:
-        rows = crud.list_heroes(connection, offset, limit, after_id, filters)
-        return rows, crud.count_heroes(connection, filters) if counted else None
+    def page(connection: DriverConnection) -> tuple[list[queries.HeroRow], int | None]:
+        rows = queries.list_heroes(connection, offset, limit, after_id, filters)
+        return rows, queries.count_heroes(connection, filters) if counted else None
 
     long = counted or offset > LOOP_READ_MAX_OFFSET
     rows, total = await database(request).read(page, long=long)
     if len(rows) == limit:
-        kept = {"limit": limit, "name": name, "min_age": min_age, "max_age": max_age}
+        kept = {"limit": limit, **filters.bound()}
         query = urlencode(
             {"after_id": rows[-1]["id"], **{k: v for k, v in kept.items() if v is not None}}
         )
@@ -209,7 +206,7 @@ async def read_hero(
     request: Request, hero_id: HeroId, response: Response, if_none_match: IfNoneMatch = None
 ) -> Any:
     """Read one hero. With `If-None-Match` naming its current ETag: 304, no body."""
-    found = await database(request).read(lambda connection: crud.get_hero(connection, hero_id))
+    found = await database(request).read(lambda connection: queries.get_hero(connection, hero_id))
     hero = found or _not_found()
     tag = etag(hero)
     if none_match(if_none_match, tag):
@@ -238,16 +235,16 @@ async def update_hero(
     response: Response,
     if_match: IfMatch = None,
 ) -> Any:
-    """Change only the fields present in the body; `age: null` clears the age. With `If-Match`,
+    """Change only the fields present in the body; `null` clears an optional one. With `If-Match`,
     only if the hero is still the version the caller read (else 412, nothing changes)."""
     values = hero.model_dump(exclude_unset=True, exclude={"id"})
     versions = if_match_versions(if_match, hero_id)
 
     def update(connection: DriverConnection) -> Answer:
         if values:
-            return _hero_answer(crud.update_hero(connection, hero_id, values, versions))
+            return _hero_answer(queries.update_hero(connection, hero_id, values, versions))
         # Nothing to change: what a read of the hero (and its version) says.
-        found = crud.get_hero(connection, hero_id)
+        found = queries.get_hero(connection, hero_id)
         stale = found is not None and versions is not None and found["version"] not in versions
         return _hero_answer(Outcome.STALE if stale else found)
 
@@ -278,7 +275,7 @@ async def delete_hero(
     versions = if_match_versions(if_match, hero_id)
 
     def delete(connection: DriverConnection) -> Answer:
-        deleted = crud.delete_hero(connection, hero_id, versions)
+        deleted = queries.delete_hero(connection, hero_id, versions)
         if deleted is Outcome.STALE:
             return Answer(412, {"detail": STALE})
         return Answer(200, {"ok": True}) if deleted else Answer(404, {"detail": HERO_NOT_FOUND})

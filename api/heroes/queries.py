@@ -1,15 +1,11 @@
-"""The hero queries: each is one short statement, run by Database (api/db/).
-
-Core statements built once at import, rather than ORM objects built per request: a request reads
-or writes one row (or one page), and the ORM's identity map, change tracking and Row-to-dict
-conversion cost several times the query itself (measured: a page of 100 went from ~750 µs to
-~200 µs). They run on the driver's connection (api/driver.py). Rows come back as plain dicts
-that FastAPI validates against the response model.
+"""The hero queries: each is one short statement, run by Database (api/db/) on the driver's
+connection (api/driver.py). Core statements, built once per shape, not ORM objects per request
+(docs/decisions/0004-core-statements.md); the columns and filters are the fields' (fields.py).
+Rows come back as plain dicts that FastAPI validates against the response model.
 """
 
 import enum
 import functools
-from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -26,21 +22,23 @@ from sqlalchemy import (
 )
 
 from api.driver import DriverConnection
-from api.models import Hero
+from api.heroes.fields import FIELDS, FILTERED, PUBLIC, filter_parameters
+from api.heroes.schemas import Hero
 
 hero_table: Table = Hero.__table__  # type: ignore[attr-defined]
 id_column = hero_table.c.id
 version_column = hero_table.c.version
-_PUBLIC = (id_column, hero_table.c.name, hero_table.c.age, version_column)
+_PUBLIC = (id_column, *(hero_table.c[field.name] for field in PUBLIC), version_column)
+_PUBLIC_NAMES = tuple(column.name for column in _PUBLIC)
+# Every query parameter that filters a page, in the fields' order.
+FILTER_PARAMETERS = tuple(name for field in FILTERED for name in filter_parameters(field))
 
 _GET = select(*_PUBLIC).where(id_column == bindparam("hero_id"))
 _EXISTS = select(id_column).where(id_column == bindparam("hero_id"))
 # The columns a create sets, by name (the database assigns the id); a new hero is version 1.
 _INSERT = (
     insert(hero_table)
-    .values(
-        {**{column: bindparam(column) for column in ("name", "age", "secret_name")}, "version": 1}
-    )
+    .values({**{field.name: bindparam(field.name) for field in FIELDS}, "version": 1})
     .returning(*_PUBLIC)
 )
 
@@ -54,18 +52,19 @@ class Outcome(enum.Enum):
 Stale = Literal[Outcome.STALE]
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a page is filtered by; None is "any"."""
+class Filters(dict[str, Any]):
+    """What a page is filtered by: query parameter (FILTER_PARAMETERS) → value; a parameter
+    absent or None is "any"."""
 
-    name: str | None = None
-    min_age: int | None = None
-    max_age: int | None = None
+    def present(self) -> frozenset[str]:
+        return frozenset(name for name, value in self.items() if value is not None)
+
+    def bound(self) -> dict[str, Any]:
+        return {name: self.get(name) for name in FILTER_PARAMETERS}
 
 
 def _hero(row: Any) -> HeroRow:
-    hero_id, name, age, version = row
-    return {"id": hero_id, "name": name, "age": age, "version": version}
+    return dict(zip(_PUBLIC_NAMES, row, strict=True))
 
 
 def get_hero(connection: DriverConnection, hero_id: int) -> HeroRow | None:
@@ -76,42 +75,41 @@ def get_hero(connection: DriverConnection, hero_id: int) -> HeroRow | None:
 def list_heroes(
     connection: DriverConnection, offset: int, limit: int, after_id: int | None, filters: Filters
 ) -> list[HeroRow]:
-    statement = _page_statement(after_id is not None, *_present(filters))
-    values = {"offset": offset, "limit": limit, "after_id": after_id, **asdict(filters)}
+    statement = _page_statement(after_id is not None, filters.present())
+    values = {"offset": offset, "limit": limit, "after_id": after_id, **filters.bound()}
     return [_hero(row) for row in connection.rows(statement, values)]
 
 
 def count_heroes(connection: DriverConnection, filters: Filters) -> int:
-    count: int = connection.rows(_count_statement(*_present(filters)), asdict(filters))[0][0]
+    count: int = connection.rows(_count_statement(filters.present()), filters.bound())[0][0]
     return count
 
 
-def _present(filters: Filters) -> tuple[bool, bool, bool]:
-    return filters.name is not None, filters.min_age is not None, filters.max_age is not None
-
-
-def _filtered(statement: Select[Any], name: bool, min_age: bool, max_age: bool) -> Select[Any]:
-    if name:
-        statement = statement.where(hero_table.c.name == bindparam("name"))
-    if min_age:
-        statement = statement.where(hero_table.c.age >= bindparam("min_age"))
-    if max_age:
-        statement = statement.where(hero_table.c.age <= bindparam("max_age"))
+def _filtered(statement: Select[Any], present: frozenset[str]) -> Select[Any]:
+    for field in FILTERED:
+        column = hero_table.c[field.name]
+        if field.filter == "exact" and field.name in present:
+            statement = statement.where(column == bindparam(field.name))
+        low, high = f"min_{field.name}", f"max_{field.name}"
+        if field.filter == "range" and low in present:
+            statement = statement.where(column >= bindparam(low))
+        if field.filter == "range" and high in present:
+            statement = statement.where(column <= bindparam(high))
     return statement
 
 
-# Each combination of filters is one statement, built once (16 pages, 8 counts).
+# Each combination of filters a caller uses is one statement, built once.
 @functools.cache
-def _page_statement(after: bool, name: bool, min_age: bool, max_age: bool) -> Select[Any]:
-    statement = _filtered(select(*_PUBLIC), name, min_age, max_age)
+def _page_statement(after: bool, present: frozenset[str]) -> Select[Any]:
+    statement = _filtered(select(*_PUBLIC), present)
     if after:
         statement = statement.where(id_column > bindparam("after_id"))
     return statement.order_by(id_column).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 @functools.cache
-def _count_statement(name: bool, min_age: bool, max_age: bool) -> Select[Any]:
-    return _filtered(select(func.count()).select_from(hero_table), name, min_age, max_age)
+def _count_statement(present: frozenset[str]) -> Select[Any]:
+    return _filtered(select(func.count()).select_from(hero_table), present)
 
 
 def create_hero(connection: DriverConnection, values: dict[str, Any]) -> HeroRow:
