@@ -346,8 +346,8 @@ def _keys(settings: "Settings", action: str, name: str | None) -> None:
 
 
 def _serve(settings: "Settings", args: argparse.Namespace) -> int:
-    # Here, not at the top: uvicorn and the app take ~1.3 s to import, which `keys` and
-    # `migrate` don't need (an operator's `heroes-api keys list` answers in a second).
+    # Here, not at the top: uvicorn and the app are most of the command's import time, which
+    # `keys` and `migrate` don't need (a mistake is reported within a second).
     from api.serve import PortInUse, ServeOptions, check_port_free, serve
 
     if settings.forwarded_allow_ips.strip() == "*":

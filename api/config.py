@@ -51,13 +51,10 @@ class Settings(BaseSettings):
         description="Requests that may wait for a connection (on PostgreSQL, writes: that may "
         "wait for the next group commit); more are shed with a 503 at once.",
     )
-    # Off by default: behind a transaction pooler (PgBouncer's pool_mode=transaction, before
-    # 1.21 or without max_prepared_statements) the next transaction may reach a server
-    # connection that never saw the statement, and every write fails. On a direct connection
-    # preparing gained nothing measurable for these one-row statements (GET one 2,630 req/s
-    # prepared vs 2,680 not, POST 2,110 vs 2,160; wrk, 3 x 5 s each, interleaved). Since the
-    # requests' reads and writes moved to the event loop (unnamed statements), it only
-    # concerns the engine: migrations and the CLI.
+    # Off by default: behind a transaction pooler the next transaction may reach a server
+    # connection that never saw the statement, and every write fails; on a direct connection
+    # it gains nothing (docs/decisions/0012-prepared-statements-off.md). Requests never
+    # prepare: it only concerns the engine (migrations and the CLI).
     db_prepared_statements: bool = Field(
         default=False,
         description="PostgreSQL: let psycopg prepare the statements of the start-up migrations "

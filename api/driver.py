@@ -1,10 +1,9 @@
 """Core statements, compiled once per dialect, run straight on the driver's connection.
 
 The queries stay SQLAlchemy Core (one definition, either dialect), but a request doesn't pay for
-SQLAlchemy's execution machinery: the execution context, the result object and the row
-processing cost several times the statement itself on SQLite (py-spy: ~45 µs of a GET one's
-~300). Our columns are integers and strings, which both drivers return as they are, so rows come
-back as the driver's own tuples.
+SQLAlchemy's execution machinery, which costs several times the statement itself on SQLite
+(docs/decisions/0004-core-statements.md). Our columns are integers and strings, which both
+drivers return as they are, so rows come back as the driver's own tuples.
 """
 
 from collections.abc import Mapping, Sequence

@@ -9,8 +9,8 @@ SECRET_NAME_MAX_LENGTH = 100
 AGE_MAX = 2**31 - 1  # the age column is a 32-bit INTEGER on PostgreSQL
 ID_MAX = 2**63 - 1  # ids and offsets are 64-bit on both databases
 PAGE_MAX = 100
-# A page past this offset re-reads that many rows (~1.6 µs each on SQLite): it is read in a
-# thread, not on the event loop, as counts are (api/db/database.py).
+# A page past this offset re-reads that many rows: on SQLite it is read in a thread, not on the
+# event loop, as counts are (docs/decisions/0006-sqlite-reads-on-the-loop.md).
 LOOP_READ_MAX_OFFSET = 1_000
 KEY_NAME_MAX_LENGTH = 64
 # If-Match / If-None-Match: a list of ETags ("<id>.<version>", ~30 characters each); a

@@ -2,8 +2,8 @@
 
 uvicorn's own lines and the start-up lines go through `logging` (configured here, handed to
 uvicorn as its log_config). The line per request (on stdout, like uvicorn's access log, which it
-replaces) is written by `RequestLines`, past logging's handlers: through them it cost 15 % of
-GET one throughput (scripts/bench), written directly ~5 %. Its logger, `api.requests`, still
+replaces) is written by `RequestLines`, past logging's handlers, which cost three times as much
+(docs/decisions/0009-request-log.md). Its logger, `api.requests`, still
 decides whether it is written (its level: `--log-level warning` silences it). In json every
 line is one JSON object, request lines with their fields at the top level.
 """

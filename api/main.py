@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings)
         if settings.migrate_on_startup:
-            # Imported here: Alembic takes ~0.35 s to import, and the workers of `heroes-api
+            # Imported here: Alembic is slow to import, and the workers of `heroes-api
             # --workers N` start with the migration already done by their parent.
             from api.migrate import upgrade_to_head
 
@@ -69,13 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresher = asyncio.create_task(found.keys.refresh_forever())
         sweeper = asyncio.create_task(housekeeping.sweep_forever(db, ttl_seconds))
         _log_access_policy(settings, found.keys, found.limiter)
-        # Everything alive now lives as long as the app: keeping it out of the collector's
-        # generations removes the ~20 ms pauses that set the p99 of page requests.
+        # Everything alive now lives as long as the app: out of the collector's generations.
+        # A request's objects are almost all gone when it ends: the youngest generation is
+        # collected less often (docs/decisions/0011-garbage-collector.md).
         gc.collect()
         gc.freeze()
-        # A request allocates hundreds of objects, almost all gone when it ends: at the default
-        # threshold (700) the youngest generation was collected every request or two. Measured
-        # (wrk, interleaved): GET one +8 %, POST +4 %, page p99 lower; 5,000 to 100,000 alike.
         threshold = gc.get_threshold()
         gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *threshold[1:])
         try:
@@ -119,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [heroes.router, health.router]
     for router in routers:
         # Their routes, on the app's own router: an included router (lazy since FastAPI 0.16x)
-        # matches every request twice, ~15 µs of a GET one's ~140 in-process.
+        # matches every request twice (docs/decisions/0010-fastapi-request-path.md).
         app.router.routes.extend(router.routes)
     install_error_handlers(app)
     docs.install(app)

@@ -33,7 +33,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-# The routes answer in 0.2-5 ms; the top buckets catch a queue or a slow database.
+# Fine buckets where the routes usually answer; the top ones catch a queue or a slow database.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 REQUESTS = Counter(

@@ -85,8 +85,8 @@ class RateLimiter:
             self._down_until = 0.0
         if over is not None and stats is not None:
             # The headers come with the refusal, where a caller needs them to know when to come
-            # back; on successes they would cost a second look-up per request (measured in
-            # scripts/bench: most of what rate limiting costs).
+            # back; on successes they would cost a second look-up per request
+            # (docs/decisions/0007-rate-limit-window.md).
             raise rate_limited(over.amount, _seconds_until(stats.reset_time))
 
     def _store_failed(self, error: Exception) -> None:

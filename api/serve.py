@@ -85,9 +85,9 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": options.graceful_timeout,
-        # A new worker unpickles its app factory (importing the whole app) before it can answer
-        # the supervisor's first health check: 1-2 s idle, 12 s on a loaded 2-CPU machine
-        # (measured), past uvicorn's 5 s, which then kills and restarts it forever.
+        # A new worker imports the whole app before it can answer the supervisor's first health
+        # check: on a loaded machine past uvicorn's 5 s, which then kills and restarts it
+        # forever (docs/decisions/0014-worker-start.md).
         "timeout_worker_healthcheck": WORKER_START_SECONDS,
     }
     url = base_url(options.host, options.port)

@@ -2,9 +2,9 @@
 dying with their parent.
 
 uvicorn's workers share one listening socket, and whichever is least busy at that instant
-accepts the next connection, so long-lived keep-alive clients pile onto one worker: under wrk's
-32 connections we measured splits of 31/1, 25/7 and 21/11 between two workers. With a socket per
-worker the kernel spreads connections evenly by hash. uvicorn's own supervisor still starts,
+accepts the next connection, so long-lived keep-alive clients pile onto one worker. With a
+socket per worker the kernel spreads connections evenly by hash
+(docs/decisions/0008-socket-per-worker.md). uvicorn's own supervisor still starts,
 watches and restarts the workers; it only hands each one a fresh socket.
 """
 

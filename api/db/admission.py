@@ -19,7 +19,7 @@ class Admission:
         self.timeout = timeout
         self._queued = 0
         # Plain asyncio rather than AnyIO's helpers: per request, their cancel scopes and task
-        # lookups cost more than the query (measured with py-spy under wrk).
+        # lookups cost more than the query (docs/decisions/0010-fastapi-request-path.md).
         self._slots = asyncio.Semaphore(slots)
 
     async def enter(self) -> None:

@@ -5,8 +5,8 @@ their errors translated to SQLAlchemy's (what the error handlers know).
 A restart of the database is invisible to callers: a read that meets a connection the server
 dropped runs again on another (it changed nothing; PostgreSQL's reads do the same on theirs,
 api/db/postgres_reads.py), and so does a group of writes whose connection dies before its
-COMMIT is sent (api/db/group_commit.py). There is no pool_pre_ping: its round trip per
-checkout cost 18 % of a GET one.
+COMMIT is sent (api/db/group_commit.py). There is no pool_pre_ping: a round trip per checkout
+(docs/decisions/0004-core-statements.md).
 """
 
 import contextlib

@@ -48,15 +48,12 @@ class Database:
         slots = settings.db_pool_size + settings.db_max_overflow
         self._connections = Connections(engine, slots)
         self._admission = Admission(slots, settings.max_queued_requests, settings.db_pool_timeout)
-        # SQLite reads run on the event loop itself, on a connection kept for them. In WAL mode a
-        # reader never waits for a writer, and a read here is a 20-100 µs lookup in a local file:
-        # less than the hand-off to a thread and back (GET one with 2 workers: 5,000-6,000 req/s
-        # through threads, 7,000-7,400 inline), and less than a pool checkout. The loop's
-        # connection is outside the pool (and its gauge): the pool's are the writes'.
-        # A long SQLite read (16 ms for a page at offset 10^6, 5 ms for a count; the README's
-        # figures) goes to a thread of its own: on the loop it would stop the worker for that
-        # long. One thread, not one per slot: a worker has one CPU, and 16 counts in 16 threads
-        # took it from the loop (GET one beside counts: 403 req/s, against 559 on the loop).
+        # SQLite reads run on the event loop itself, on a connection kept for them: in WAL mode a
+        # reader never waits for a writer, and a read is cheaper than the hand-off to a thread.
+        # The loop's connection is outside the pool (and its gauge): the pool's are the writes'.
+        # A long SQLite read (a deep page, a count) goes to one thread: on the loop it would
+        # stop the worker; more threads would take the worker's CPU from the loop
+        # (docs/decisions/0006-sqlite-reads-on-the-loop.md).
         self._threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self._loop_engine: Engine | None = None
         self._loop_reader: KeptConnection | None = None
@@ -95,11 +92,9 @@ class Database:
             )
         # On PostgreSQL a write waiting for its group holds no connection (the group has one,
         # on the loop): it takes none of the slots, and the group's own line is the bound
-        # (HEROES_MAX_QUEUED_REQUESTS, and the queue deadline). Admitted to slots, the writes
-        # of 32 connections made groups of at most the pool's size, and the loop sat idle
-        # between them: POST +23 %, PATCH +25 % without (5 interleaved runs each). On SQLite
-        # they stay admitted: without, 32 connections gained as much, but at 256 the writes'
-        # p99 went from ~300 ms to 1.3-1.9 s (docs/performance.md).
+        # (HEROES_MAX_QUEUED_REQUESTS, and the queue deadline): admitted to slots, groups were
+        # at most the pool's size. On SQLite they stay admitted: the writes' tail under load
+        # is shorter (docs/decisions/0002-group-commit.md).
         self._writes_admitted = self._connections.sqlite
         self._writes = GroupCommit(
             writes,
@@ -122,9 +117,8 @@ class Database:
             if self._postgres_reads is not None:  # a long one too: the loop only waits for it
                 return await self._postgres_reads.read(work)
             if self._loop_reader is not None and not long:
-                # One turn of the loop before the read: run back to back without it, reads
-                # starved some connections under 256 of them (page p99 6-7 s, measured; ~180 ms
-                # with it).
+                # One turn of the loop before the read: back to back without it, reads starve
+                # some connections under load (docs/decisions/0006-sqlite-reads-on-the-loop.md).
                 await asyncio.sleep(0)
                 return self._loop_reader.read(work)
             loop = asyncio.get_running_loop()

@@ -274,8 +274,7 @@ class GroupCommit:
         No ping before a group: a connection that turns out dead before the COMMIT was sent
         can't have committed anything, so the group runs again on another one (at most once
         per pool slot: after a restart every pooled connection may be dead). A ping per group
-        was a round trip per group for nothing, and round trips are what the writer waits on
-        (py-spy under wrk: 42 % of the writer thread's time in the ping)."""
+        would be a round trip per group for nothing (docs/decisions/0002-group-commit.md)."""
         marks = marks or self._markers
         marker_renewals, reconnects, reruns = 1, self._connections.slots, TRANSACTION_RETRIES
         while True:

@@ -71,6 +71,11 @@ class HeroField:
     public: bool = True
     filter: Literal["exact", "range"] | None = None
 
+    def __post_init__(self) -> None:
+        # It names a column, a property and a parameter, and code is written from it.
+        if not self.name.isidentifier() or not self.name.islower():
+            raise ValueError(f"a field's name is a lower-case identifier, not {self.name!r}")
+
 
 FIELDS: tuple[HeroField, ...] = (
     HeroField("name", Text(NAME_MAX_LENGTH), filter="exact"),

@@ -112,8 +112,8 @@ Prefer = Annotated[
 ]
 # Idempotency-Key (api/idempotency.py) is read by the routes themselves, not declared as a FastAPI
 # header parameter: FastAPI introspects a declared header's annotation on every request, present
-# or not, which cost ~40 µs of a keyed POST here (~5 % of it; cProfile, in-process). The same
-# validation and 422, and the same parameter in the schema, without that.
+# or not (docs/decisions/0010-fastapi-request-path.md). The same validation and 422, and the same
+# parameter in the schema, without that.
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY_DESCRIPTION = (
     "Makes the write safe to retry: a repeat with the same key (a UUID is recommended) gets the "
