@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -278,21 +279,38 @@ async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+PORT_TRIES = 5
+
+
 def start_server(
     database_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`heroes-api` in a child process on a free 127.0.0.1 port, once /health answers 200; its
     logs (a line per request included) go to `log`, or to a temporary file."""
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    process = _support.start_process(_support.heroes_api(port, *args), env=env, log=log)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _support.wait_until_serving(f"{base_url}/health", process=process, status=200)
-    except RuntimeError:
-        _support.kill_process(process)
-        raise
-    return process, base_url
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        process = _support.start_process(_support.heroes_api(port, *args), env=env, log=log)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _support.wait_until_serving(f"{base_url}/health", process=process, status=200)
+            # The answer may have come from another test's server that took the free port
+            # first (this one then exits, "already in use"): serving is ours once our own
+            # log names the address, and a start that lost the port is tried on another.
+            while f"Heroes API on {base_url}" not in process.log_text():
+                if process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        except RuntimeError:
+            _support.kill_process(process)
+            if "already in use" in process.log_text():
+                continue
+            raise
+        if process.poll() is None:
+            return process, base_url
+        if "already in use" not in process.log_text():
+            raise RuntimeError(f"the server exited (code {process.returncode})")
+    raise RuntimeError(f"no free port held in {PORT_TRIES} tries")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
