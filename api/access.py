@@ -28,7 +28,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from api.auth import SCHEME, bearer, reader, writer
-from api.services import services
+from api.worker_state import worker_state
 
 Check = Callable[[Request], Awaitable[None]]
 
@@ -45,12 +45,12 @@ def require_json(request: Request) -> None:
 
 
 async def check_read(request: Request) -> None:
-    found = services(request)
+    found = worker_state(request)
     await found.limiter.read(await reader(request, found.keys, found.settings.public_reads))
 
 
 async def check_write(request: Request) -> None:
-    found = services(request)
+    found = worker_state(request)
     caller = await writer(request, await bearer(request), found.keys)
     await found.limiter.write(caller)
     # Who wrote, for the scope of an Idempotency-Key (api/idempotency.py).

@@ -17,10 +17,10 @@ import time
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.bounds import AUTHORIZATION_MAX_LENGTH
 from api.db import Database
 from api.errors import forbidden_protected_mode, keys_unavailable, unauthorized
 from api.keys import active_keys, hash_key
-from api.limits import AUTHORIZATION_MAX_LENGTH
 
 logger = logging.getLogger("api")
 

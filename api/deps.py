@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from api.bounds import ID_MAX
 from api.db import Database
-from api.limits import ID_MAX
-from api.services import services
+from api.worker_state import worker_state
 
 
 def database(request: Request) -> Database:
-    return services(request).db
+    return worker_state(request).db
 
 
 # async: a plain attribute lookup must not cost a trip through the thread pool.

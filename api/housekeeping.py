@@ -12,10 +12,10 @@ import random
 import time
 
 from api import idempotency
+from api.bounds import PRUNE_BATCH, PRUNE_EVERY_SECONDS
 from api.db import Database
 from api.db.markers import IDLE_WRITER_SECONDS, PRUNE_MARKERS
-from api.driver import DriverConnection
-from api.limits import PRUNE_BATCH, PRUNE_EVERY_SECONDS
+from api.statements import DriverConnection
 
 logger = logging.getLogger("api")
 

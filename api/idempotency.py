@@ -37,9 +37,9 @@ from sqlalchemy import Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import Database, Work
-from api.driver import DriverConnection
 from api.errors import KEY_REUSED, idempotency_key_in_use
 from api.models import IdempotencyRecord
+from api.statements import DriverConnection
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 # What the write itself decided; anything else leaves the key free.

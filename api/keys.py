@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, select, update
 
-from api.driver import DriverConnection
-from api.limits import KEY_NAME_MAX_LENGTH
+from api.bounds import KEY_NAME_MAX_LENGTH
 from api.models import ApiKey
+from api.statements import DriverConnection
 
 KEY_PREFIX = "heroes_"  # makes a leaked key recognisable to secret scanners and to people
 _NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{KEY_NAME_MAX_LENGTH - 1}}}")

@@ -1,4 +1,4 @@
-"""Assembles the app: settings → engine → migrations → services → routers and error handlers.
+"""Assembles the app: settings → engine → migrations → worker state → routers and error handlers.
 
 `create_app(settings)` is the app factory (uvicorn's `factory=True`): nothing is built at import,
 and each worker gets the settings `heroes-api` parsed (api/serve.py).
@@ -26,7 +26,7 @@ from api.middleware import BodySizeLimitMiddleware, HeadMiddleware, JsonCORSMidd
 from api.observability import ObserveRequests
 from api.ratelimit import RateLimiter
 from api.routes import docs, health
-from api.services import Services
+from api.worker_state import WorkerState
 
 YOUNG_GENERATION_THRESHOLD = 20_000
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.metrics:
             metrics.watch_connections(db)
         ttl_seconds = int(settings.idempotency_ttl.total_seconds())
-        found = app.state.services = Services(
+        found = app.state.worker = WorkerState(
             settings=settings,
             db=db,
             keys=KeyRing(db, settings.key_refresh_seconds),

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from api.limits import (
+from api.bounds import (
     CALLER_MAX_LENGTH,
     ERROR_DETAIL_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,

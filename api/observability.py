@@ -1,7 +1,7 @@
 """Around every request: its id, its log line, its metrics, and the JSON 500 for a failure that
 nothing else handled.
 
-The request id is the caller's `X-Request-ID` when it is sane (api/limits.py), else a new one;
+The request id is the caller's `X-Request-ID` when it is sane (api/bounds.py), else a new one;
 it is echoed in the response, written on the request's log line and on the traceback of any
 failure, and returned in the body of a 500, so that a caller's report leads to the log.
 
@@ -20,7 +20,7 @@ from typing import Any
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.limits import REQUEST_ID_PATTERN
+from api.bounds import REQUEST_ID_PATTERN
 from api.logs import RequestLines
 from api.metrics import UNMATCHED, RequestMetrics
 

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.access import KEY_NEEDED, CheckedRoute
 from api.auth import SCHEME, bearer
-from api.limits import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
+from api.bounds import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
 
 REQUEST_ID = {
     "description": "The request's id: the caller's X-Request-ID if it was sane (up to "

@@ -23,8 +23,8 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from api.bounds import WORKER_START_SECONDS
 from api.config import METRICS_FILE, Settings
-from api.limits import WORKER_START_SECONDS
 from api.logs import log_config
 from api.main import create_app
 from api.metrics import MULTIPROCESS_DIR

@@ -1,5 +1,9 @@
 """The database: its engine, and the one doorway requests reach it through (`Database`).
 
+- database.py     `Database`, the doorway: admission and the group commit, over a backend
+- backend.py      what a backend does: reads, what writes run on, its connections
+- sqlite_backend.py   SQLite's: reads on the loop's kept connection, writes in the writer thread
+- postgres_backend.py PostgreSQL's: reads and writes on the event loop, on psycopg's pool
 - engine.py       the engine, configured per database (SQLite's every use; PostgreSQL's
                   migrations and CLI)
 - admission.py    how many requests may use the database at once, and the bounded line
@@ -12,7 +16,6 @@
                       side by side
 - group_commit.py writes: one transaction per group, never a write run twice
 - markers.py      the token a group commits with, and how a lost commit is looked up
-- database.py     `Database`, which composes them
 """
 
 from api.db.admission import Overloaded

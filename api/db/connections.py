@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from api.driver import DriverConnection, Statements
+from api.statements import DriverConnection, Statements
 
 T = TypeVar("T")
 # PostgreSQL's read_only_sql_transaction: a write reached a standby (in a failover or a
@@ -41,8 +41,8 @@ LOCK_NOT_AVAILABLE = "55P03"
 # happened, and running it again is what the server asks for.
 RETRY_TRANSACTION = ("40001", "40P01")
 Work = Callable[[DriverConnection], T]
-# A work's outcome: its result, or the exception it raised.
-Outcome = tuple[bool, Any]
+# A work's result: (True, what it returned) or (False, the exception it raised).
+WorkResult = tuple[bool, Any]
 
 
 class Transaction(Protocol):
@@ -53,7 +53,7 @@ class Transaction(Protocol):
     driver: DriverConnection
 
     def begin(self) -> None: ...
-    def run(self, works: list[Work[Any]]) -> list[Outcome]:
+    def run(self, works: list[Work[Any]]) -> list[WorkResult]:
         """Each work's outcome, in the open transaction. It may stop at the first that fails
         (the rest unanswered) or run them all."""
         ...
@@ -152,9 +152,9 @@ class Connection:
             # opens a transaction with the first statement.)
             self.dbapi.execute("BEGIN IMMEDIATE")
 
-    def run(self, works: list[Work[Any]]) -> list[Outcome]:
+    def run(self, works: list[Work[Any]]) -> list[WorkResult]:
         """One after the other, up to the first that fails."""
-        outcomes: list[Outcome] = []
+        outcomes: list[WorkResult] = []
         for work in works:
             try:
                 outcomes.append((True, work(self.driver)))

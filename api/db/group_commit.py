@@ -56,19 +56,19 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import greenlet_spawn
 
+from api.bounds import TRANSACTION_RETRIES, WRITES_WAITING_ALONE_MAX
 from api.db import markers
 from api.db.admission import Overloaded
 from api.db.connections import (
     IN_FAILED_TRANSACTION,
     LOCK_NOT_AVAILABLE,
     RETRY_TRANSACTION,
-    Outcome,
     Transaction,
     Transactions,
     Work,
+    WorkResult,
     sqlstate_of,
 )
-from api.limits import TRANSACTION_RETRIES, WRITES_WAITING_ALONE_MAX
 
 T = TypeVar("T")
 
@@ -108,7 +108,7 @@ class _Alone:
     """A write's answer to come from its transaction of its own (it left its group to wait for
     a lock)."""
 
-    task: "asyncio.Future[Outcome]"
+    task: "asyncio.Future[WorkResult]"
 
 
 class GroupCommit:
@@ -175,7 +175,7 @@ class GroupCommit:
         self._committing = True
         works = [work for work, _ in group]
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[list[Outcome]]
+        done: asyncio.Future[list[WorkResult]]
         if self._connections.on_loop:  # PostgreSQL: in a greenlet, its statements awaited
             done = loop.create_task(greenlet_spawn(self._commit, works))
         else:
@@ -185,7 +185,7 @@ class GroupCommit:
     def _answer(
         self,
         group: list[tuple[Work[Any], asyncio.Future[Any]]],
-        done: asyncio.Future[list[Outcome]],
+        done: asyncio.Future[list[WorkResult]],
     ) -> None:
         self._committing = False
         try:
@@ -203,10 +203,10 @@ class GroupCommit:
 
     # In the writer thread (SQLite), or in a greenlet on the event loop (PostgreSQL).
 
-    def _commit(self, group: list[Work[Any]]) -> list[Outcome]:
+    def _commit(self, group: list[Work[Any]]) -> list[WorkResult]:
         """The whole group in one transaction; if it certainly failed, each write alone (on a
         connection of its own: the group's may be the thing that failed)."""
-        outcomes: dict[int, Outcome] = {}
+        outcomes: dict[int, WorkResult] = {}
         left = list(range(len(group)))  # the writes not answered yet, by their place in `group`
         while len(left) > 1:
             try:
@@ -234,7 +234,7 @@ class GroupCommit:
                 outcomes[index] = (False, unknown)
         return [outcomes[index] for index in range(len(group))]
 
-    def _failed(self, work: Work[Any], error: Exception) -> Outcome:
+    def _failed(self, work: Work[Any], error: Exception) -> WorkResult:
         """A write's answer when it failed of its own in a group: its error, or, if it waited
         for a lock (the group's short lock_timeout), the outcome of its transaction of its own,
         run beside the next groups."""
@@ -249,10 +249,10 @@ class GroupCommit:
         task.add_done_callback(self._one_less_alone)
         return (True, _Alone(task))
 
-    def _one_less_alone(self, _task: "asyncio.Future[Outcome]") -> None:
+    def _one_less_alone(self, _task: "asyncio.Future[WorkResult]") -> None:
         self._alone -= 1
 
-    def _commit_alone(self, work: Work[Any]) -> Outcome:
+    def _commit_alone(self, work: Work[Any]) -> WorkResult:
         """`work` in a transaction of its own, that waits for locks as long as the setting
         says, with a marker row of its own (it commits beside the groups)."""
         own = self._spare_markers.pop() if self._spare_markers else markers.Markers()
@@ -374,7 +374,7 @@ class GroupCommit:
                 delay = min(delay * 2, _LOOK_DELAY_MAX)
 
 
-def _settle(future: "asyncio.Future[Any]", outcome: Outcome) -> None:
+def _settle(future: "asyncio.Future[Any]", outcome: WorkResult) -> None:
     if future.done():  # a request whose caller went away needs no answer
         return
     ok, value = outcome
@@ -384,7 +384,7 @@ def _settle(future: "asyncio.Future[Any]", outcome: Outcome) -> None:
         future.set_exception(value)
 
 
-def _settle_alone(future: "asyncio.Future[Any]", alone: "asyncio.Future[Outcome]") -> None:
+def _settle_alone(future: "asyncio.Future[Any]", alone: "asyncio.Future[WorkResult]") -> None:
     """A write's answer from its transaction of its own."""
     if alone.cancelled():  # the service is stopping
         _settle(future, (False, RuntimeError("the service stopped before the write ended")))

@@ -14,8 +14,8 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import URL
 
+from api.bounds import SILENT_SERVER_GRACE_SECONDS
 from api.config import Settings
-from api.limits import SILENT_SERVER_GRACE_SECONDS
 
 APPLICATION_NAME = "heroes-api"
 

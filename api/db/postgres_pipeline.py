@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 from psycopg import AsyncRawCursor, pq
 
+from api.bounds import STALLED_AFTER_ERROR_SECONDS
 from api.db.connections import Unrepresentable, session_ended
-from api.driver import Row
-from api.limits import STALLED_AFTER_ERROR_SECONDS
+from api.statements import Row
 
 _TUPLES = pq.ExecStatus.TUPLES_OK
 # How soon the exchange of a batch given up is cancelled a second time (see _Watch._give_up).

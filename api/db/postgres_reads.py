@@ -33,7 +33,7 @@ from api.db.connections import RETRY_TRANSACTION, Unrepresentable, Work, transla
 from api.db.postgres_conninfo import SESSION_SETTINGS
 from api.db.postgres_pipeline import Batch, Result, ServerSilent, Statement, lost
 from api.db.postgres_pool import Pool
-from api.driver import DriverConnection, Row, Statements
+from api.statements import DriverConnection, Row, Statements
 
 T = TypeVar("T")
 # libpq's parameters are numbered ($1, $2…): the statements compiled for that, once each.

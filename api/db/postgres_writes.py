@@ -21,12 +21,12 @@ import psycopg
 from psycopg import pq
 from sqlalchemy.util import await_only, greenlet_spawn
 
-from api.db.connections import Outcome, Work, translate
+from api.db.connections import Work, WorkResult, translate
 from api.db.postgres_conninfo import SESSION_SETTINGS
 from api.db.postgres_pipeline import Batch, Result, ServerSilent, Statement, lost
 from api.db.postgres_pool import Connection
 from api.db.postgres_reads import NUMBERED, LoopDriverConnection, PostgresReads
-from api.driver import DriverConnection
+from api.statements import DriverConnection
 
 _BEGIN, _COMMIT, _ROLLBACK = b"BEGIN", b"COMMIT", b"ROLLBACK"
 _IN_TRANSACTION = frozenset({pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR})
@@ -68,7 +68,7 @@ class LoopTransaction:
     def begin(self) -> None:
         self._begin = True  # sent with the first statement
 
-    def run(self, works: list[Work[Any]]) -> list[Outcome]:
+    def run(self, works: list[Work[Any]]) -> list[WorkResult]:
         if len(works) == 1:  # no greenlet of its own needed
             try:
                 return [(True, works[0](self.driver))]

@@ -14,7 +14,7 @@ from pydantic import Strict, StringConstraints
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.types import TypeEngine
 
-from api.limits import AGE_MAX, LENIENCY, NAME_MAX_LENGTH, NO_NUL, SECRET_NAME_MAX_LENGTH
+from api.bounds import AGE_MAX, LENIENCY, NAME_MAX_LENGTH, NO_NUL, SECRET_NAME_MAX_LENGTH
 
 INT32_MAX = 2**31 - 1
 

@@ -11,9 +11,7 @@ from fastapi import Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from api.heroes.fields import FILTERED, filter_parameters
-from api.heroes.queries import FILTER_PARAMETERS, Filters
-from api.limits import (
+from api.bounds import (
     CONDITION_MAX_LENGTH,
     ID_MAX,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -22,6 +20,8 @@ from api.limits import (
     PREFER_MAX_LENGTH,
     VISIBLE_ASCII,
 )
+from api.heroes.fields import FILTERED, filter_parameters
+from api.heroes.queries import FILTER_PARAMETERS, Filters
 
 Offset = Annotated[int, Query(ge=0, le=ID_MAX, description="Rows to skip.")]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")]

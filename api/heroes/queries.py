@@ -1,5 +1,5 @@
 """The hero queries: each is one short statement, run by Database (api/db/) on the driver's
-connection (api/driver.py). Core statements, built once per shape, not ORM objects per request
+connection (api/statements.py). Core statements, built once per shape, not ORM objects per request
 (docs/decisions/0004-core-statements.md); the columns and filters are the fields' (fields.py).
 Rows come back as plain dicts that FastAPI validates against the response model.
 """
@@ -22,9 +22,9 @@ from sqlalchemy import (
     update,
 )
 
-from api.driver import DriverConnection
 from api.heroes.fields import FIELDS, FILTERED, PUBLIC, filter_parameters
 from api.heroes.schemas import Hero
+from api.statements import DriverConnection
 
 hero_table: Table = Hero.__table__  # type: ignore[attr-defined]
 id_column = hero_table.c.id
@@ -46,11 +46,11 @@ _INSERT = (
 HeroRow = dict[str, Any]
 
 
-class Outcome(enum.Enum):
+class VersionCheck(enum.Enum):
     STALE = "stale"  # the hero exists, but not in a version If-Match accepts
 
 
-Stale = Literal[Outcome.STALE]
+Stale = Literal[VersionCheck.STALE]
 
 
 class Filters(dict[str, Any]):
@@ -168,7 +168,7 @@ def _missing_or_stale(
     if versions is None:
         return None
     exists = connection.rows(_EXISTS, {"hero_id": hero_id})
-    return Outcome.STALE if exists else None
+    return VersionCheck.STALE if exists else None
 
 
 def _where(statement: Any, conditional: bool) -> Any:

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from api.access import JSON_WRITE, READ, WRITE, CheckedRoute, policy
+from api.bounds import LOOP_READ_MAX_OFFSET, PAGE_MAX
 from api.deps import HeroId, database
-from api.driver import DriverConnection
 from api.errors import (
     BODY_ERRORS,
     COMMON_RESPONSES,
@@ -36,13 +36,13 @@ from api.heroes.params import (
     idempotency_key,
     takes_filters,
 )
-from api.heroes.queries import Filters, Outcome
+from api.heroes.queries import Filters, VersionCheck
 from api.heroes.rules import etag, if_match_versions, none_match
 from api.heroes.schemas import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
 from api.idempotency import Answer, Claim, fingerprint
-from api.limits import LOOP_READ_MAX_OFFSET, PAGE_MAX
 from api.openapi import client_method, operation_id
-from api.services import services
+from api.statements import DriverConnection
+from api.worker_state import worker_state
 
 router = APIRouter(
     prefix="/heroes",
@@ -94,7 +94,7 @@ def _hero_answer(hero: queries.HeroRow | queries.Stale | None) -> Answer:
     """What a write that ends on one hero answers: the hero, 404, or 412."""
     if hero is None:
         return Answer(404, {"detail": HERO_NOT_FOUND})
-    if hero is Outcome.STALE:
+    if hero is VersionCheck.STALE:
         return Answer(412, {"detail": STALE})
     public = {key: value for key, value in hero.items() if key != "version"}
     return Answer(200, public, etag(hero))
@@ -112,7 +112,7 @@ async def _write(
     if key is None:
         return await database(request).write(work)
     claim = Claim(request.state.caller, key, request.method, path, fingerprint(values))
-    found = services(request)
+    found = worker_state(request)
     return await found.idempotency.write(found.db, claim, work)
 
 
@@ -246,7 +246,7 @@ async def update_hero(
         # Nothing to change: what a read of the hero (and its version) says.
         found = queries.get_hero(connection, hero_id)
         stale = found is not None and versions is not None and found["version"] not in versions
-        return _hero_answer(Outcome.STALE if stale else found)
+        return _hero_answer(VersionCheck.STALE if stale else found)
 
     if not values and IDEMPOTENCY_KEY_HEADER not in request.headers:
         # A read, without taking the write lock or a write transaction.
@@ -276,7 +276,7 @@ async def delete_hero(
 
     def delete(connection: DriverConnection) -> Answer:
         deleted = queries.delete_hero(connection, hero_id, versions)
-        if deleted is Outcome.STALE:
+        if deleted is VersionCheck.STALE:
             return Answer(412, {"detail": STALE})
         return Answer(200, {"ok": True}) if deleted else Answer(404, {"detail": HERO_NOT_FOUND})
 

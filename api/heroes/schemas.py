@@ -11,8 +11,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
+from api.bounds import PAGE_MAX, IgnoredId
 from api.heroes.fields import FIELDS, FILTERED, PUBLIC, HeroField
-from api.limits import PAGE_MAX, IgnoredId
 from api.models import ID_TYPE
 
 

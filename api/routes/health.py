@@ -13,9 +13,9 @@ from sqlmodel import SQLModel
 from api.access import OPEN, CheckedRoute, policy
 from api.db import Overloaded
 from api.deps import DatabaseDep
-from api.driver import DriverConnection
 from api.errors import COMMON_RESPONSES, describe, logger
 from api.openapi import client_method, operation_id
+from api.statements import DriverConnection
 
 router = APIRouter(
     tags=["health"],

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.bounds import PAGE_MAX
 from api.deps import HeroId
 from api.heroes.fields import FIELDS, PUBLIC, HeroField, Text
 from api.heroes.params import (
@@ -25,7 +26,6 @@ from api.heroes.params import (
 )
 from api.heroes.queries import Filters
 from api.heroes.schemas import Deleted, HeroCreate, HeroPage, HeroPublic, HeroUpdate
-from api.limits import PAGE_MAX
 
 app = FastAPI()
 

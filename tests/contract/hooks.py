@@ -20,7 +20,7 @@ from typing import Any
 
 import schemathesis
 
-from api.limits import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
+from api.bounds import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 
 HEADER = "idempotency-key"
 _VALID = re.compile(IDEMPOTENCY_KEY_PATTERN)

@@ -24,13 +24,13 @@ NEXT_MINOR = f"{MAJOR}.{MINOR + 1}.0"
 NEXT_MAJOR = f"{MAJOR + 1}.0.0"
 
 
-PAGE_CAP_LOWERED = Plant("api/limits.py", "PAGE_MAX = 100\n", "PAGE_MAX = 50\n")
+PAGE_CAP_LOWERED = Plant("api/bounds.py", "PAGE_MAX = 100\n", "PAGE_MAX = 50\n")
 NEW_REQUIRED_FIELD = Plant(
     FIELDS,
     LAST_FIELD,
     LAST_FIELD + '    HeroField("power", Text(NAME_MAX_LENGTH), public=False),\n',
 )
-NAME_NARROWED = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
+NAME_NARROWED = Plant("api/bounds.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 50\n")
 # DELETE leaves its path (its decorator's other arguments change too often to remove it whole).
 DELETE_REMOVED = Plant(
     "api/heroes/routes.py",
@@ -231,7 +231,7 @@ def test_compatible_changes_with_a_minor_version_pass(tmp_path: Path) -> None:
 
 
 def test_widening_a_response_field_is_breaking(tmp_path: Path) -> None:
-    plant = Plant("api/limits.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 200\n")
+    plant = Plant("api/bounds.py", "\nNAME_MAX_LENGTH = 100\n", "\nNAME_MAX_LENGTH = 200\n")
     result = _compat(tmp_path, _copy_with(tmp_path, plant, version=NEXT_MINOR))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

@@ -52,7 +52,7 @@ RUN_BY = {
     ("docs/changing-the-api.md", "$EDITOR api/heroes/fields.py"): (
         "tests/contract/test_field_plant.py::test_a_new_field_is_one_declaration_and_one_migration"
     ),
-    ("docs/changing-the-api.md", "$EDITOR api/limits.py"): (
+    ("docs/changing-the-api.md", "$EDITOR api/bounds.py"): (
         "tests/contract/test_compat.py::test_breaking_change_turns_the_gate_red"
     ),
     ("docs/deploying.md", "scripts/topology"): (

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from api.bounds import REQUEST_ID_PATTERN
 from api.config import Settings
 from api.heroes import queries
-from api.limits import REQUEST_ID_PATTERN
 from api.main import create_app
 from api.observability import INTERNAL_ERROR
 from tests.conftest import LOOPBACK, bearer, make_key, start_server, stop_server

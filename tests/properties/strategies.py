@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from api.limits import AGE_MAX, NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH
+from api.bounds import AGE_MAX, NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH
 
 # Surrogates can't be sent as UTF-8, and NUL is refused by contract.
 _CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from api.limits import ID_MAX
+from api.bounds import ID_MAX
 from tests.conftest import all_heroes
 from tests.properties.helpers import seed
 

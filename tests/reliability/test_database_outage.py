@@ -129,7 +129,7 @@ def _restart_under(client: TestClient, database_url: str) -> None:
     """Several idle connections in the app's pool (the writes') and among the reads', as after
     a busy minute, then every one of them ended by the server, as a restart of the database
     does."""
-    db = client.app.state.services.db  # type: ignore[attr-defined]
+    db = client.app.state.worker.db  # type: ignore[attr-defined]
     held = [db.engine.raw_connection() for _ in range(5)]
     for connection in held:
         connection.close()

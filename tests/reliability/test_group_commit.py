@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from api.config import Settings
 from api.db import Database, OutcomeUnknown, Overloaded, Work, markers
-from api.driver import DriverConnection
 from api.heroes import queries
 from api.main import create_app
 from api.migrate import upgrade_to_head
+from api.statements import DriverConnection
 from tests.conftest import LOOPBACK, Gate, until
 
 T = TypeVar("T")
@@ -177,7 +177,7 @@ def test_each_request_of_a_group_gets_its_own_status(database_url: str) -> None:
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.services.db
+            database: Database = app.state.worker.db
             transport = httpx.ASGITransport(app=app, client=LOOPBACK)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 hero = (

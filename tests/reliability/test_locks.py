@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api.bounds import GROUP_LOCK_TIMEOUT_SECONDS
 from api.config import Settings
-from api.limits import GROUP_LOCK_TIMEOUT_SECONDS
 from api.main import create_app
 from tests.conftest import require_tool, served
 from tests.reliability.test_pgbouncer import pgbouncer

@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from api.config import Settings
 from api.db import Database, Overloaded, create_db_engine
-from api.driver import DriverConnection
 from api.main import create_app
+from api.statements import DriverConnection
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -59,7 +59,7 @@ def test_waiting_longer_than_the_timeout_is_a_503(database_url: str) -> None:
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.services.db
+            database: Database = app.state.worker.db
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 blocker = asyncio.ensure_future(database.write(_slow))

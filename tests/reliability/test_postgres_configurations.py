@@ -372,7 +372,7 @@ async def _clear(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
 
 async def _application_name(app: Any) -> str:
     """What the service's own connections call themselves on the server."""
-    db = app.state.services.db
+    db = app.state.worker.db
 
     def name(connection: Any) -> str:
         from sqlalchemy import text

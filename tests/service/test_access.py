@@ -13,10 +13,10 @@ from sqlalchemy import Engine, create_engine
 from api.access import KEY_NEEDED, CheckedRoute, MissingPolicy, require_policies
 from api.cli import main
 from api.config import Settings, get_settings
-from api.driver import DriverConnection, Statements
 from api.errors import PROTECTED_MODE
 from api.keys import active_keys, hash_key, revoke_key
 from api.main import create_app
+from api.statements import DriverConnection, Statements
 from tests.conftest import LOOPBACK, all_heroes, bearer, make_key
 
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson"}

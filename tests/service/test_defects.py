@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.limits import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH
+from api.bounds import NAME_MAX_LENGTH, SECRET_NAME_MAX_LENGTH
 from tests.conftest import all_heroes
 
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": 30}

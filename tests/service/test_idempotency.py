@@ -17,10 +17,10 @@ from sqlalchemy import Engine, create_engine, text
 from api import housekeeping
 from api.config import Settings
 from api.db import Database
-from api.driver import DriverConnection
 from api.heroes import queries
 from api.idempotency import Answer, Claim, Idempotency
 from api.main import create_app
+from api.statements import DriverConnection
 from tests.conftest import LOOPBACK, Gate, all_heroes, bearer, make_key, until
 
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson"}
@@ -223,7 +223,7 @@ def test_records_expire_after_the_ttl_and_are_swept(
                 ),
                 {"age": ttl + 1},
             )
-        database: Database = app.state.services.db
+        database: Database = app.state.worker.db
         swept = api.portal.call(housekeeping.sweep, database, ttl)  # type: ignore[union-attr]
         assert swept == 1
         with engine.connect() as connection:
@@ -240,7 +240,7 @@ def test_the_same_key_while_the_first_is_still_running_is_a_409(
 
     async def scenario() -> list[int]:
         async with app.router.lifespan_context(app):
-            database: Database = app.state.services.db
+            database: Database = app.state.worker.db
             transport = httpx.ASGITransport(app=app, client=LOOPBACK)
             headers = {**bearer(key), **_keyed("slow")}
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

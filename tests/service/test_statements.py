@@ -1,4 +1,4 @@
-"""The compiled-statement cache (api/driver.py) is bounded by construction: every statement the
+"""The compiled-statement cache (api/statements.py) is bounded by construction: every statement the
 service runs is built once, so running every shape of every query again adds nothing, the whole
 set is small, and a statement built per call is refused rather than leaked."""
 
@@ -10,10 +10,10 @@ from sqlalchemy import Engine, create_engine, literal, select
 
 from api import idempotency, keys
 from api.db import markers
-from api.driver import STATEMENTS_MAX, DriverConnection, Statements, TooManyStatements
 from api.heroes import queries
 from api.idempotency import Answer, Claim, Idempotency
 from api.routes import health
+from api.statements import STATEMENTS_MAX, DriverConnection, Statements, TooManyStatements
 
 FILTERS = [
     queries.Filters(name=name, min_age=low, max_age=high)

@@ -1,5 +1,6 @@
-"""What a request may use beyond itself: one typed object per worker, built by the app's lifespan
-(api/main.py) and reached through `services(request)` and nothing else.
+"""What a request may use beyond itself: one typed object per worker (its database doorway,
+key ring, limiter, idempotency records), built by the app's lifespan
+(api/main.py) and reached through `worker_state(request)` and nothing else.
 
 Settings come in from the app factory (`create_app(settings)`), never from the environment of a
 worker: `heroes-api` hands each worker the settings it parsed (api/serve.py).
@@ -17,7 +18,7 @@ from api.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
-class Services:
+class WorkerState:
     settings: Settings
     db: Database
     keys: KeyRing
@@ -25,8 +26,8 @@ class Services:
     idempotency: Idempotency
 
 
-def services(request: Request) -> Services:
-    """This worker's services (a plain look-up: as a dependency it would cost a pass of FastAPI's
+def worker_state(request: Request) -> WorkerState:
+    """This worker's state (a plain look-up: as a dependency it would cost a pass of FastAPI's
     dependency solving per request)."""
-    found: Services = request.app.state.services
+    found: WorkerState = request.app.state.worker
     return found

@@ -1,4 +1,10 @@
-"""Bounds on what the API accepts. They are part of the contract: each shows in openapi.json."""
+"""Every bound of the service, in two parts.
+
+- What the API accepts: part of the contract, each shows in openapi.json.
+- How long and how many the service itself waits for and holds (workers, the database's
+  graces, retries, housekeeping): not in the contract; the settings' defaults are in
+  api/config.py, these are the fixed ones.
+"""
 
 from typing import Annotated, Any
 
@@ -57,6 +63,9 @@ RequestId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=REQUEST_ID_MAX_LENGTH, pattern=REQUEST_ID_PATTERN),
 ]
+
+# --- The service's own: not in the contract. ---
+
 # Expired idempotency records are deleted this many at a time (one short transaction each),
 # every minute or so in each worker (api/housekeeping.py).
 PRUNE_BATCH = 500
