@@ -15,7 +15,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 
 Row = tuple[Any, ...]
-# Far above the service's statements (tests/service/test_statements.py), far below a leak.
+# Far above the service's statements (tests/integration/database/test_statements.py), far below a leak.
 STATEMENTS_MAX = 256
 
 
@@ -64,7 +64,7 @@ class Statements:
     (module constants, or cached per shape as in api/heroes/queries.py): they are looked up by identity.
 
     Bounded by construction: the service has a fixed set of statement shapes (fewer than 100;
-    tests/service/test_statements.py counts them). A statement built per call would grow this
+    tests/integration/database/test_statements.py counts them). A statement built per call would grow this
     cache without end, so past STATEMENTS_MAX it is refused, loudly, instead."""
 
     def __init__(self, dialect: Dialect) -> None:

@@ -21,9 +21,14 @@ CLIENT_TEMPLATES = ROOT / "scripts" / "client-templates"
 
 def schemathesis_env(**extra: str) -> dict[str, str]:
     """The environment of a Schemathesis CLI run on our contract: the contract suite's hooks
-    (tests/contract/hooks.py: each generated write gets an Idempotency-Key of its own)."""
+    (tests/support/contract_hooks.py: each generated write gets an Idempotency-Key of its own)."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks", "PYTHONPATH": path, **extra}
+    return {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.support.contract_hooks",
+        "PYTHONPATH": path,
+        **extra,
+    }
 
 
 class Version(NamedTuple):

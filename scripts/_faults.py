@@ -10,7 +10,7 @@ network cut). Disarmed, new connections are sound.
 `drill()` runs `heroes-api` through it and judges: no request held past the service's bound,
 every keyed write acknowledged within its retries, none stored twice, no traceback and no
 "exception was never retrieved" in the service's log, and normal answers within seconds once
-the proxy is disarmed. tests/reliability/test_faults.py runs it reduced; `scripts/stress
+the proxy is disarmed. tests/system/test_faults.py runs it reduced; `scripts/stress
 faults` runs it full, ten times in a row.
 """
 

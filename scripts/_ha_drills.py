@@ -1,7 +1,7 @@
 """Drills on the highly available topology (scripts/_ha.py): the primary's machine dies under
 writers, a planned switchover under load, the old primary rejoining, and restores from
 pgBackRest (to the latest point, and to a moment in time). The tests run them reduced
-(tests/reliability/test_ha.py); `scripts/stress ha` at full size.
+(tests/system/test_ha.py); `scripts/stress ha` at full size.
 
 The load is the topology drills' (scripts/_drills.py): writers and a reader using the generated
 client, every create with an Idempotency-Key, every acknowledged create then looked for. Each

@@ -2,7 +2,7 @@
 folder, a port and a Unix socket of its own, TLS with a self-signed certificate, SCRAM for the
 roles that have a password. The shared server (127.0.0.1:5432) is never reconfigured.
 
-Used by the configuration matrix (tests/reliability/test_postgres_configurations.py) and by
+Used by the configuration matrix (tests/system/test_postgres_configurations.py) and by
 `scripts/stress configurations`.
 """
 

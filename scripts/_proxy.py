@@ -1,6 +1,6 @@
 """A TCP proxy on 127.0.0.1 whose connections a subclass relays (and breaks, on purpose): an
 asyncio server in a thread of its own, so that synchronous tests and scripts can use it. The
-lossy proxies (tests/reliability/lossy.py) and the fault drill (scripts/_faults.py) build on it.
+lossy proxies (tests/support/lossy.py) and the fault drill (scripts/_faults.py) build on it.
 """
 
 import asyncio

@@ -331,8 +331,29 @@ def _runs_on_postgres(item: pytest.Item) -> bool:
     return callspec is not None and "postgresql" in callspec.params.values()
 
 
+TIERS = ("unit", "integration", "system")
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+def _tier_counts(terminalreporter: pytest.TerminalReporter) -> dict[str, dict[str, int]]:
+    counts = {tier: dict.fromkeys(OUTCOMES, 0) for tier in TIERS}
+    for outcome in OUTCOMES:
+        for report in terminalreporter.stats.get(outcome, []):
+            parts = getattr(report, "nodeid", "").split("/")
+            if len(parts) > 2 and parts[0] == "tests" and parts[1] in counts:
+                counts[parts[1]][outcome] += 1
+    return counts
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not os.environ.get(POSTGRES_ENV):
+    # A line per tier: what CI ran of each (scripts/test runs all three in one session).
+    tiers = _tier_counts(terminalreporter)
+    for tier, counts in tiers.items():
+        if any(counts.values()):
+            said = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+            terminalreporter.write_line(f"tests/{tier}: {said}")
+    databases_ran = any(any(tiers[tier].values()) for tier in ("integration", "system"))
+    if databases_ran and not os.environ.get(POSTGRES_ENV):
         terminalreporter.write_line(
             f"PostgreSQL half SKIPPED: {POSTGRES_ENV} is not set, so only SQLite was tested "
             "(see README, Tests)",
