@@ -2,7 +2,8 @@
 
 - A port already served fails at once. Our workers' sockets have SO_REUSEPORT, which would let a
   second instance bind beside the first and take half its connections without a word; a plain
-  bind (which any listener on the port refuses) is tried first.
+  bind (which any listener on the port refuses) is tried first. The port is held from the line
+  "Heroes API on URL" on, while the app loads (`hold_port`).
 - Several workers share a metrics directory, so one scrape shows them all (api/metrics.py).
 - SIGTERM or SIGINT: stop accepting, let the requests in flight finish (up to the graceful
   timeout), then exit with status 0, with one worker or several. (uvicorn alone re-raises the
@@ -47,19 +48,43 @@ class ServeOptions:
     graceful_timeout: float
 
 
-def check_port_free(host: str, port: int) -> None:
+def _bound(host: str, port: int, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR only forgives connections of a stopped server still in TIME_WAIT: a
-        # listening socket on the port still refuses the bind.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise PortInUse(
-                f"{host}:{port} is already in use ({error.strerror}): another heroes-api, or "
-                "another server, is listening there; stop it or choose another --port"
-            ) from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR only forgives connections of a stopped server still in TIME_WAIT: a
+    # listening socket on the port still refuses the bind.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise PortInUse(
+            f"{host}:{port} is already in use ({error.strerror}): another heroes-api, or "
+            "another server, is listening there; stop it or choose another --port"
+        ) from None
+    return sock
+
+
+def check_port_free(host: str, port: int) -> None:
+    _bound(host, port, reuse_port=False).close()
+
+
+def hold_port(host: str, port: int, workers: int) -> socket.socket:
+    """The port, bound now and kept: from the line that says "Heroes API on" it is ours, though
+    the app takes seconds to load before it serves.
+
+    One worker serves on this very socket (listening: connections wait in its backlog). Several
+    bind SO_REUSEPORT sockets of their own; the parent then holds the port with one more that
+    is bound but never listens (nothing is routed to it), after a plain bind that any other
+    listener refuses."""
+    if workers == 1:
+        sock = _bound(host, port, reuse_port=False)
+        sock.listen(2048)
+        return sock
+    check_port_free(host, port)
+    return _bound(host, port, reuse_port=True)
 
 
 def base_url(host: str, port: int) -> str:
@@ -69,9 +94,16 @@ def base_url(host: str, port: int) -> str:
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Run until stopped; return the exit status."""
+    if options.reload:  # the reloader binds in its own process
+        check_port_free(options.host, options.port)
+        return _serve_reloading(settings, options)
     # Again, though `heroes-api` checked before migrating: the port may have been taken since,
     # and the workers' SO_REUSEPORT sockets would then share it without a word.
-    check_port_free(options.host, options.port)
+    with hold_port(options.host, options.port, options.workers) as held:
+        return _serve_holding(settings, options, held)
+
+
+def _config(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     config: dict[str, Any] = {
         "host": options.host,
         "port": options.port,
@@ -90,16 +122,28 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         # forever (docs/decisions/0014-worker-start.md).
         "timeout_worker_healthcheck": WORKER_START_SECONDS,
     }
+    return config
+
+
+def _announce(options: ServeOptions) -> None:
     url = base_url(options.host, options.port)
     workers = f"{options.workers} workers" if options.workers > 1 else "1 worker"
     log.info("Heroes API on %s (docs: %s/docs), %s", url, url, workers)
-    if options.reload:
-        # The reloader builds the app afresh in a new process each time, from the environment
-        # only: what heroes-api decided (--no-access-log, migrated already) must be there.
-        os.environ["HEROES_ACCESS_LOG"] = str(settings.access_log).lower()
-        os.environ["HEROES_MIGRATE_ON_STARTUP"] = str(settings.migrate_on_startup).lower()
-        uvicorn.run("api.main:create_app", factory=True, reload=True, **config)
-        return 0
+
+
+def _serve_reloading(settings: Settings, options: ServeOptions) -> int:
+    _announce(options)
+    # The reloader builds the app afresh in a new process each time, from the environment
+    # only: what heroes-api decided (--no-access-log, migrated already) must be there.
+    os.environ["HEROES_ACCESS_LOG"] = str(settings.access_log).lower()
+    os.environ["HEROES_MIGRATE_ON_STARTUP"] = str(settings.migrate_on_startup).lower()
+    uvicorn.run("api.main:create_app", factory=True, reload=True, **_config(settings, options))
+    return 0
+
+
+def _serve_holding(settings: Settings, options: ServeOptions, held: socket.socket) -> int:
+    _announce(options)
+    config = _config(settings, options)
     # Every worker builds its app from these settings (pickled to it, as uvicorn does its
     # Config): none reads them again from an environment edited for it.
     if options.workers > 1:
@@ -108,7 +152,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
             settings, uvicorn.Config(worker_app, factory=True, workers=options.workers, **config)
         )
     return _serve_one(
-        uvicorn.Config(functools.partial(create_app, settings), factory=True, **config)
+        uvicorn.Config(functools.partial(create_app, settings), factory=True, **config), held
     )
 
 
@@ -118,7 +162,7 @@ def _worker_app(settings: Settings, parent: int) -> Any:
     return create_app(settings)
 
 
-def _serve_one(config: uvicorn.Config) -> int:
+def _serve_one(config: uvicorn.Config, listening: socket.socket) -> int:
     server = uvicorn.Server(config)
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
@@ -128,7 +172,7 @@ def _serve_one(config: uvicorn.Config) -> int:
 
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, stop)
-    server.run()
+    server.run(sockets=[listening])
     return 0 if server.started else STARTUP_FAILURE
 
 

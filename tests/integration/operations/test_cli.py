@@ -2,9 +2,11 @@
 migrate saying what it did, help that documents, and the URL printed once."""
 
 import os
+import socket
 import time
 from pathlib import Path
 
+import _support
 import httpx
 import pytest
 from _support import free_port
@@ -168,3 +170,27 @@ def test_keys_in_a_folder_without_the_database_makes_none(
     result = heroes_api("keys", *action, env={"DATABASE_URL": "sqlite:///heroes.db"}, cwd=tmp_path)
     assert_one_line_error(result, f"no database at {tmp_path / 'heroes.db'}")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_port_is_held_once_the_url_is_printed(tmp_path: Path, workers: int) -> None:
+    """ "Heroes API on URL" means the port is ours: another server trying it from then on is
+    refused (it used to be printed seconds before the bind, while the app loaded, and a server
+    starting meanwhile took the port and the requests meant for this one)."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'heroes.db'}"}
+    process = _support.start_process(
+        _support.heroes_api(port, "--workers", str(workers)), env=env, log=log
+    )
+    try:
+        while f"Heroes API on http://127.0.0.1:{port}" not in process.log_text():
+            assert process.poll() is None, process.log_text()
+            time.sleep(0.01)
+        with socket.socket() as other:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError, match="Address already in use"):
+                other.bind(("127.0.0.1", port))
+        _support.wait_until_serving(f"http://127.0.0.1:{port}/health", process=process, status=200)
+    finally:
+        _support.stop_process(process)
